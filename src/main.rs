@@ -1,0 +1,61 @@
+//! `cxp`: the command line of the cxp customer data platform.
+//!
+//! This file only defines the commands and dispatches them; each command lives in `cmd/`.
+
+mod cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Customer data and marketing automation in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "cxp", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Writes a deterministic synthetic retail event stream as line protocol.
+    Gen(cmd::generate::Args),
+    /// Loads line protocol from files (or `-` for stdin) into a store.
+    Import(cmd::import::Args),
+    /// Reads events back, as line protocol or JSON lines.
+    Events(cmd::events::Args),
+    /// Lists, fixes and replays the lines the store refused.
+    Quarantine(cmd::quarantine::Args),
+    /// Finishes pending merges and compacts the store file.
+    Compact(DataArg),
+    /// Shows parts, events, bytes per event and the file size of a store.
+    Stats(DataArg),
+}
+
+/// A command that needs only the data directory.
+#[derive(Debug, clap::Args)]
+struct DataArg {
+    /// Data directory of the store.
+    #[arg(long, env = "CXP_DATA")]
+    data: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Gen(args) => cmd::generate::run(args),
+        Command::Import(args) => cmd::import::run(args),
+        Command::Events(args) => cmd::events::run(args),
+        Command::Quarantine(args) => cmd::quarantine::run(args),
+        Command::Compact(args) => cmd::compact::run(&args.data),
+        Command::Stats(args) => cmd::compact::stats(&args.data),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cxp: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Events as rows, for the few places that want them: `cxp events`, customer timelines,
+//! tests. Analytics read column batches through [`crate::Scan`] instead.
+
+use crate::error::Result;
+use crate::scan::ScanRequest;
+use crate::store::Store;
+use crate::types::{Ck, ColumnKind, NO_CUSTOMER, Value};
+
+/// One stored event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Event time, ns.
+    pub ts: i64,
+    /// Sequence number (global arrival order).
+    pub seq: u64,
+    /// Event name.
+    pub measurement: String,
+    /// Customer key (`NO_CUSTOMER` when none).
+    pub ck: Ck,
+    /// Tags, sorted by key.
+    pub tags: Vec<(String, String)>,
+    /// Fields, sorted by key.
+    pub fields: Vec<(String, Value)>,
+}
+
+/// Which events to read.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Only this measurement.
+    pub measurement: Option<String>,
+    /// Only this customer.
+    pub customer: Option<Ck>,
+    /// Inclusive start, ns.
+    pub from: Option<i64>,
+    /// Exclusive end, ns.
+    pub to: Option<i64>,
+    /// At most this many (the earliest by time, then sequence).
+    pub limit: Option<usize>,
+}
+
+impl Store {
+    /// Events matching `filter`, ordered by (ts, seq).
+    pub fn events(&self, filter: &EventFilter) -> Result<Vec<StoredEvent>> {
+        let measurements = match &filter.measurement {
+            Some(m) => vec![m.clone()],
+            None => self.measurements()?,
+        };
+        let mut out = Vec::new();
+        for m in measurements {
+            let mut req = ScanRequest::new(&m).between(filter.from.unwrap_or(i64::MIN), filter.to.unwrap_or(i64::MAX));
+            if let Some(ck) = filter.customer {
+                req = req.customers(std::iter::once(ck).collect());
+            }
+            for batch in self.scan(req)? {
+                let batch = batch?;
+                for row in 0..batch.rows {
+                    let mut tags = Vec::new();
+                    let mut fields = Vec::new();
+                    for (def, col) in &batch.columns {
+                        match (def.kind, col.get(row)) {
+                            (ColumnKind::Tag, Some(Value::Str(v))) => tags.push((def.name.clone(), v)),
+                            (ColumnKind::Field, Some(v)) => fields.push((def.name.clone(), v)),
+                            _ => {}
+                        }
+                    }
+                    tags.sort();
+                    fields.sort_by(|a, b| a.0.cmp(&b.0));
+                    out.push(StoredEvent {
+                        ts: batch.ts[row],
+                        seq: batch.seq[row],
+                        measurement: m.clone(),
+                        ck: batch.ck.get(row).copied().unwrap_or(NO_CUSTOMER),
+                        tags,
+                        fields,
+                    });
+                }
+            }
+        }
+        out.sort_by_key(|e| (e.ts, e.seq));
+        if let Some(limit) = filter.limit {
+            out.truncate(limit);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,63 @@
+//! The in-memory list of live parts, and the snapshot that pairs it with a redb read
+//! transaction so that a reader never sees a part list that disagrees with its data.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use redb::{Database, ReadTransaction, ReadableDatabase};
+
+use crate::error::Result;
+use crate::part::PartInfo;
+
+/// Live parts by measurement, each list in id order.
+#[derive(Debug, Clone, Default)]
+pub struct Manifest {
+    /// Measurement -> parts.
+    pub parts: BTreeMap<String, Vec<Arc<PartInfo>>>,
+}
+
+impl Manifest {
+    /// Adds a part.
+    pub(crate) fn add(&mut self, part: PartInfo) {
+        let list = self.parts.entry(part.meta.measurement.clone()).or_default();
+        list.push(Arc::new(part));
+        list.sort_by_key(|p| p.meta.id);
+    }
+
+    /// Removes parts by id.
+    pub(crate) fn remove(&mut self, ids: &[u64]) {
+        for list in self.parts.values_mut() {
+            list.retain(|p| !ids.contains(&p.meta.id));
+        }
+        self.parts.retain(|_, list| !list.is_empty());
+    }
+
+    /// Every live part.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<PartInfo>> {
+        self.parts.values().flatten()
+    }
+}
+
+/// State shared by the store handle, the writer and the merger.
+pub(crate) struct Shared {
+    pub(crate) db: Database,
+    // Held by the writer across commit + manifest swap, and by readers across begin_read +
+    // clone, so that the two always match.
+    pub(crate) current: Mutex<Arc<Manifest>>,
+    // The background merger has no one to return errors to; `Store::stats` reports them.
+    pub(crate) last_merge_error: Mutex<Option<String>>,
+    // Set at close. The writer holds a wake sender too, so the merger cannot rely on its wake
+    // channel disconnecting.
+    pub(crate) stopping: std::sync::atomic::AtomicBool,
+    // One merge at a time (background merger or `merge_all`), so that two never pick the
+    // same parts.
+    pub(crate) merging: Mutex<()>,
+}
+
+impl Shared {
+    pub(crate) fn snapshot(&self) -> Result<(Arc<Manifest>, ReadTransaction)> {
+        let guard = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let txn = self.db.begin_read()?;
+        Ok((Arc::clone(&guard), txn))
+    }
+}

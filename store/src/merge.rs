@@ -1,0 +1,190 @@
+//! Merges: fresh parts (arrival order, cheap codecs) become time-window parts sorted by
+//! (ck, ts, seq) and encoded with pco and dictionaries.
+//!
+//! Windows are tiered by age: data of a day that is still open merges into hour parts; once
+//! the day has closed (plus a grace hour for late events) its hours merge into one day part.
+//! A merge reads a snapshot, does all decoding, sorting and encoding outside the writer, then
+//! asks the writer to swap the parts in one short transaction. Readers keep their snapshot.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::time::Duration;
+
+use redb::ReadTransaction;
+
+use crate::codec::{self, Effort, decode_system};
+use crate::error::{Result, StoreError};
+use crate::manifest::{Manifest, Shared};
+use crate::part::{EncodedPart, Level, PartData, PartInfo};
+use crate::tables::{CHUNKS, COL_CK, COL_FIRST, COL_SEQ, COL_TS};
+use crate::writer::{Request, Swap, now_ns};
+
+/// One hour in ns.
+pub const HOUR: i64 = 3_600_000_000_000;
+/// One day in ns.
+pub const DAY: i64 = 24 * HOUR;
+/// Late events may still arrive this long after a day ends before it is closed.
+const GRACE: i64 = HOUR;
+/// Rows per chunk of a merged part.
+pub(crate) const MERGED_CHUNK_ROWS: usize = 64 * 1024;
+
+/// When and how much to merge.
+#[derive(Debug, Clone, Copy)]
+pub struct MergePolicy {
+    /// Merge a measurement's fresh parts once it has this many.
+    pub fresh_trigger: usize,
+    /// Upper bound on the rows one merge holds in memory.
+    pub max_job_rows: u64,
+    /// Upper bound on the rows of one merged part.
+    pub max_part_rows: u64,
+}
+
+impl Default for MergePolicy {
+    fn default() -> Self {
+        MergePolicy { fresh_trigger: 4, max_job_rows: 4_000_000, max_part_rows: 2_000_000 }
+    }
+}
+
+/// Parts to merge together.
+#[derive(Debug)]
+pub(crate) struct Job {
+    pub(crate) inputs: Vec<Arc<PartInfo>>,
+}
+
+/// The window an event at `ts` belongs in, given the time now.
+pub(crate) fn window_of(ts: i64, now: i64) -> (Level, i64) {
+    let day = ts.div_euclid(DAY) * DAY;
+    if day.saturating_add(DAY + GRACE) <= now { (Level::Day, day) } else { (Level::Hour, ts.div_euclid(HOUR) * HOUR) }
+}
+
+/// The next merge worth doing, if any. `force` merges fresh parts even below the trigger.
+pub(crate) fn plan(manifest: &Manifest, now: i64, policy: &MergePolicy, force: bool) -> Option<Job> {
+    for parts in manifest.parts.values() {
+        let fresh: Vec<_> = parts.iter().filter(|p| p.meta.level == Level::Fresh).collect();
+        if fresh.len() >= policy.fresh_trigger || (force && !fresh.is_empty()) {
+            let mut rows = 0;
+            let inputs: Vec<_> = fresh
+                .into_iter()
+                .take_while(|p| {
+                    rows += p.meta.rows;
+                    rows - p.meta.rows == 0 || rows <= policy.max_job_rows
+                })
+                .cloned()
+                .collect();
+            return Some(Job { inputs });
+        }
+        // Group merged parts by the window they belong in now: hours of a closed day fall
+        // into that day's group.
+        let mut windows: BTreeMap<(Level, i64), Vec<&Arc<PartInfo>>> = BTreeMap::new();
+        for p in parts.iter().filter(|p| p.meta.level != Level::Fresh) {
+            windows.entry(window_of(p.meta.window_start, now)).or_default().push(p);
+        }
+        for group in windows.values() {
+            let total: u64 = group.iter().map(|p| p.meta.rows).sum();
+            let needed = total.div_ceil(policy.max_part_rows).max(1) as usize;
+            let outdated =
+                group.iter().any(|p| (p.meta.level, p.meta.window_start) != window_of(p.meta.window_start, now));
+            if (group.len() > needed || outdated) && total <= policy.max_job_rows {
+                return Some(Job { inputs: group.iter().map(|p| Arc::clone(p)).collect() });
+            }
+        }
+    }
+    None
+}
+
+/// Reads every row of a part.
+pub(crate) fn read_part(txn: &ReadTransaction, part: &PartInfo) -> Result<PartData> {
+    let table = txn.open_table(CHUNKS)?;
+    let meta = &part.meta;
+    let mut data = PartData::default();
+    for (chunk, _) in meta.chunks.iter().enumerate() {
+        let chunk = chunk as u32;
+        let blob = |col: u32| -> Result<redb::AccessGuard<'static, &'static [u8]>> {
+            table.get((meta.id, chunk, col))?.ok_or(StoreError::MissingChunk { part: meta.id, chunk, column: col })
+        };
+        let err = |column: &str| {
+            let column = column.to_owned();
+            move |source| StoreError::Chunk { part: meta.id, chunk, column, source }
+        };
+        let mut piece = PartData {
+            ts: decode_system(blob(COL_TS)?.value()).map_err(err("ts"))?,
+            ck: decode_system(blob(COL_CK)?.value()).map_err(err("ck"))?,
+            seq: decode_system(blob(COL_SEQ)?.value()).map_err(err("seq"))?,
+            columns: Vec::with_capacity(meta.columns.len()),
+        };
+        for (i, def) in meta.columns.iter().enumerate() {
+            let col = codec::decode_column(blob(COL_FIRST + i as u32)?.value(), def.ty).map_err(err(&def.name))?;
+            piece.columns.push((def.clone(), col));
+        }
+        data.append(&piece);
+    }
+    Ok(data)
+}
+
+/// Merges the job's parts into window parts sorted by (ck, ts, seq).
+pub(crate) fn run_job(job: &Job, txn: &ReadTransaction, now: i64, policy: &MergePolicy) -> Result<Swap> {
+    let mut all = PartData::default();
+    for part in &job.inputs {
+        all.append(&read_part(txn, part)?);
+    }
+    let measurement = job.inputs.first().map(|p| p.meta.measurement.clone()).unwrap_or_default();
+    let mut windows: BTreeMap<(Level, i64), Vec<usize>> = BTreeMap::new();
+    for (row, ts) in all.ts.iter().enumerate() {
+        windows.entry(window_of(*ts, now)).or_default().push(row);
+    }
+    let mut added = Vec::new();
+    for ((level, start), mut rows) in windows {
+        rows.sort_unstable_by_key(|&r| (all.ck[r], all.ts[r], all.seq[r]));
+        let per_part = rows.len().div_ceil(rows.len().div_ceil(policy.max_part_rows as usize).max(1));
+        for piece in rows.chunks(per_part.max(1)) {
+            let data = all.gather(piece);
+            let mut encoded: EncodedPart = data.encode(Effort::Merged, MERGED_CHUNK_ROWS);
+            encoded.meta.measurement = measurement.clone();
+            encoded.meta.level = level;
+            encoded.meta.window_start = start;
+            added.push(encoded);
+        }
+    }
+    Ok(Swap { removed: job.inputs.iter().map(|p| p.meta.id).collect(), added })
+}
+
+/// Plans and runs one merge, waiting for the writer to swap it in. Returns whether there was
+/// anything to merge.
+pub(crate) fn merge_once(shared: &Shared, tx: &SyncSender<Request>, policy: &MergePolicy, force: bool) -> Result<bool> {
+    let _one_at_a_time = shared.merging.lock().unwrap_or_else(|p| p.into_inner());
+    let (manifest, txn) = shared.snapshot()?;
+    let now = now_ns();
+    let Some(job) = plan(&manifest, now, policy, force) else { return Ok(false) };
+    let swap = run_job(&job, &txn, now, policy)?;
+    drop(txn);
+    let (reply, done) = sync_channel(1);
+    tx.send(Request::Swap { swap, reply }).map_err(|_| StoreError::WriterGone)?;
+    done.recv().map_err(|_| StoreError::WriterGone)??;
+    Ok(true)
+}
+
+/// The background merger: wakes after commits (and every minute, so that days close without
+/// new events), merges until nothing is left, and stops when the store closes.
+pub(crate) fn run_merger(shared: Arc<Shared>, tx: SyncSender<Request>, wake: Receiver<()>, policy: MergePolicy) {
+    loop {
+        match wake.recv_timeout(Duration::from_secs(60)) {
+            Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        while wake.try_recv().is_ok() {}
+        loop {
+            if shared.stopping.load(std::sync::atomic::Ordering::Acquire) {
+                return;
+            }
+            match merge_once(&shared, &tx, &policy, false) {
+                Ok(true) => continue,
+                Ok(false) => break,
+                Err(e) => {
+                    *shared.last_merge_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+    }
+}

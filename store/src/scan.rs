@@ -1,0 +1,243 @@
+//! Reading events back: by measurement, time range, column projection and customer set,
+//! skipping parts and chunks that cannot match. Results come as column batches, one per
+//! chunk, never as rows.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use redb::{ReadOnlyTable, ReadTransaction};
+use roaring::RoaringBitmap;
+
+use crate::catalog::ColumnDef;
+use crate::codec::{self, decode_system};
+use crate::column::NullableColumn;
+use crate::error::{Result, StoreError};
+use crate::part::{ChunkMeta, PartInfo};
+use crate::tables::{CHUNKS, COL_CK, COL_FIRST, COL_SEQ, COL_TS};
+use crate::types::Ck;
+
+/// What to read.
+#[derive(Debug, Clone)]
+pub struct ScanRequest {
+    /// Measurement (event name).
+    pub measurement: String,
+    /// Inclusive start, ns.
+    pub from: i64,
+    /// Exclusive end, ns.
+    pub to: i64,
+    /// Tag and field columns to read by name (tags and fields of that name); `None` = all.
+    pub columns: Option<Vec<String>>,
+    /// Only these customers.
+    pub customers: Option<RoaringBitmap>,
+    /// Return event times.
+    pub with_ts: bool,
+    /// Return customer keys.
+    pub with_ck: bool,
+    /// Return sequence numbers.
+    pub with_seq: bool,
+}
+
+impl ScanRequest {
+    /// Every event of `measurement`, every column, with ts, ck and seq.
+    pub fn new(measurement: impl Into<String>) -> Self {
+        ScanRequest {
+            measurement: measurement.into(),
+            from: i64::MIN,
+            to: i64::MAX,
+            columns: None,
+            customers: None,
+            with_ts: true,
+            with_ck: true,
+            with_seq: true,
+        }
+    }
+
+    /// Restricts to `[from, to)`.
+    pub fn between(mut self, from: i64, to: i64) -> Self {
+        self.from = from;
+        self.to = to;
+        self
+    }
+
+    /// Reads only these tag/field columns, and no ts/ck/seq unless asked for again.
+    pub fn columns<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.columns = Some(names.into_iter().map(Into::into).collect());
+        self.with_ts = false;
+        self.with_ck = false;
+        self.with_seq = false;
+        self
+    }
+
+    /// Restricts to the customers in `set`.
+    pub fn customers(mut self, set: RoaringBitmap) -> Self {
+        self.customers = Some(set);
+        self
+    }
+
+    /// Also return ts, ck and seq.
+    pub fn with_keys(mut self) -> Self {
+        self.with_ts = true;
+        self.with_ck = true;
+        self.with_seq = true;
+        self
+    }
+
+    fn chunk_matches(&self, chunk: &ChunkMeta) -> bool {
+        chunk.max_ts >= self.from
+            && chunk.min_ts < self.to
+            && self.customers.as_ref().is_none_or(|c| c.range_cardinality(chunk.min_ck..=chunk.max_ck) > 0)
+    }
+
+    fn chunk_inside(&self, chunk: &ChunkMeta) -> bool {
+        chunk.min_ts >= self.from && chunk.max_ts < self.to && self.customers.is_none()
+    }
+}
+
+/// The rows of one chunk that matched, column by column.
+#[derive(Debug, Clone)]
+pub struct ColumnBatch {
+    /// Part the rows come from.
+    pub part: u64,
+    /// Chunk index within the part.
+    pub chunk: u32,
+    /// Number of rows.
+    pub rows: usize,
+    /// Event times (empty unless requested).
+    pub ts: Vec<i64>,
+    /// Customer keys (empty unless requested).
+    pub ck: Vec<Ck>,
+    /// Sequence numbers (empty unless requested).
+    pub seq: Vec<u64>,
+    /// The projected tag and field columns present in this part.
+    pub columns: Vec<(Arc<ColumnDef>, NullableColumn)>,
+}
+
+impl ColumnBatch {
+    /// The field column `name` (or the tag, if there is no such field).
+    pub fn column(&self, name: &str) -> Option<&NullableColumn> {
+        let mut it = self.columns.iter().filter(|(d, _)| d.name == name);
+        let first = it.next();
+        let field = first.into_iter().chain(it).find(|(d, _)| d.kind == crate::types::ColumnKind::Field);
+        field.or(first).map(|(_, c)| c)
+    }
+}
+
+type ChunkTable = ReadOnlyTable<(u64, u32, u32), &'static [u8]>;
+
+/// An iterator of column batches over a consistent snapshot.
+pub struct Scan {
+    table: Option<ChunkTable>,
+    work: VecDeque<(Arc<PartInfo>, u32)>,
+    request: ScanRequest,
+    // Keeps the snapshot alive for as long as the scan runs.
+    _txn: ReadTransaction,
+}
+
+impl Scan {
+    pub(crate) fn new(parts: Vec<Arc<PartInfo>>, txn: ReadTransaction, request: ScanRequest) -> Result<Scan> {
+        let table = match txn.open_table(CHUNKS) {
+            Ok(t) => Some(t),
+            Err(redb::TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let mut work = VecDeque::new();
+        for part in parts {
+            let m = &part.meta;
+            if m.max_ts < request.from || m.min_ts >= request.to {
+                continue;
+            }
+            if let Some(c) = &request.customers
+                && c.is_disjoint(&part.bitmap)
+            {
+                continue;
+            }
+            for (i, chunk) in m.chunks.iter().enumerate() {
+                if request.chunk_matches(chunk) {
+                    work.push_back((Arc::clone(&part), i as u32));
+                }
+            }
+        }
+        Ok(Scan { table, work, request, _txn: txn })
+    }
+
+    /// Number of chunks still to read (after pruning).
+    pub fn chunks_left(&self) -> usize {
+        self.work.len()
+    }
+
+    fn read(&self, part: &PartInfo, chunk: u32) -> Result<Option<ColumnBatch>> {
+        let Some(table) = &self.table else { return Ok(None) };
+        let meta = &part.meta;
+        let cm = &meta.chunks[chunk as usize];
+        let blob = |col: u32| -> Result<redb::AccessGuard<'static, &'static [u8]>> {
+            table.get((meta.id, chunk, col))?.ok_or(StoreError::MissingChunk { part: meta.id, chunk, column: col })
+        };
+        let sys_err = |name: &str| {
+            let name = name.to_owned();
+            move |source| StoreError::Chunk { part: meta.id, chunk, column: name, source }
+        };
+        let req = &self.request;
+        let need_filter = !req.chunk_inside(cm);
+        let need_ts = req.with_ts || need_filter;
+        let need_ck = req.with_ck || (need_filter && req.customers.is_some());
+        let ts: Vec<i64> =
+            if need_ts { decode_system(blob(COL_TS)?.value()).map_err(sys_err("ts"))? } else { Vec::new() };
+        let ck: Vec<Ck> =
+            if need_ck { decode_system(blob(COL_CK)?.value()).map_err(sys_err("ck"))? } else { Vec::new() };
+        let rows: Option<Vec<usize>> = need_filter.then(|| {
+            (0..cm.rows as usize)
+                .filter(|&r| ts[r] >= req.from && ts[r] < req.to)
+                .filter(|&r| req.customers.as_ref().is_none_or(|c| c.contains(ck[r])))
+                .collect()
+        });
+        if rows.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(None);
+        }
+        fn pick<T: Copy>(v: Vec<T>, rows: &Option<Vec<usize>>) -> Vec<T> {
+            match rows {
+                Some(rows) => rows.iter().map(|&r| v[r]).collect(),
+                None => v,
+            }
+        }
+        let mut batch = ColumnBatch {
+            part: meta.id,
+            chunk,
+            rows: rows.as_ref().map_or(cm.rows as usize, Vec::len),
+            ts: if req.with_ts { pick(ts, &rows) } else { Vec::new() },
+            ck: if req.with_ck { pick(ck, &rows) } else { Vec::new() },
+            seq: Vec::new(),
+            columns: Vec::new(),
+        };
+        if req.with_seq {
+            batch.seq = pick(decode_system(blob(COL_SEQ)?.value()).map_err(sys_err("seq"))?, &rows);
+        }
+        for (i, def) in meta.columns.iter().enumerate() {
+            if req.columns.as_ref().is_some_and(|names| !names.contains(&def.name)) {
+                continue;
+            }
+            let bytes = blob(COL_FIRST + i as u32)?;
+            let col = codec::decode_column(bytes.value(), def.ty).map_err(sys_err(&def.name))?;
+            let col = match &rows {
+                Some(rows) => col.gather(rows),
+                None => col,
+            };
+            batch.columns.push((Arc::new(def.clone()), col));
+        }
+        Ok(Some(batch))
+    }
+}
+
+impl Iterator for Scan {
+    type Item = Result<ColumnBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while let Some((part, chunk)) = self.work.pop_front() {
+            match self.read(&part, chunk) {
+                Ok(Some(batch)) => return Some(Ok(batch)),
+                Ok(None) => continue,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        None
+    }
+}

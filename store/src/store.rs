@@ -1,0 +1,437 @@
+//! The store handle: open, write, scan, quarantine, merge, close.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+
+use crate::batch::Batch;
+use crate::catalog::{Catalog, MeasurementSchema};
+use crate::error::{Result, StoreError, meta_err};
+use crate::identity::{IdKind, IdentityMap};
+use crate::manifest::{Manifest, Shared};
+use crate::merge::{MergePolicy, merge_once, run_merger};
+use crate::part::{Level, PartInfo, PartMeta};
+use crate::quarantine::{QuarantineEntry, ReplayReport};
+use crate::scan::{Scan, ScanRequest};
+use crate::tables::{CHUNKS, CUSTOMER_KEYS, IDENTITIES, META, PARTS, QUARANTINE, SCHEMA};
+use crate::types::Ck;
+use crate::writer::{Request, WriteReceipt, Writer, read_counters, write_counters};
+
+/// The file name of the store inside its data directory.
+pub const FILE_NAME: &str = "events.redb";
+/// On-disk format version; see `store/FORMAT.md`.
+pub const FORMAT_VERSION: u32 = 1;
+const FORMAT_KEY: &str = "format";
+const MAGIC: &[u8; 10] = b"cxp-store\0";
+
+/// How to run a store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Merge in the background after commits.
+    pub auto_merge: bool,
+    /// When to merge.
+    pub merge: MergePolicy,
+    /// Events one group commit takes at most (batches larger than this commit alone).
+    pub max_group_events: usize,
+    /// Batches that may wait for the writer before `write` blocks (backpressure).
+    pub queue_depth: usize,
+    /// redb page cache.
+    pub cache_bytes: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            auto_merge: true,
+            merge: MergePolicy::default(),
+            max_group_events: 64 * 1024,
+            queue_depth: 16,
+            cache_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// A write in flight: wait for it to be durable.
+#[derive(Debug)]
+pub struct PendingWrite(std::sync::mpsc::Receiver<Result<WriteReceipt>>);
+
+impl PendingWrite {
+    /// Blocks until the batch's transaction has committed (or failed).
+    pub fn wait(self) -> Result<WriteReceipt> {
+        self.0.recv().map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+/// Counts for reports and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Live parts per level (fresh, hour, day).
+    pub parts: [u64; 3],
+    /// Events stored.
+    pub events: u64,
+    /// Encoded bytes of all chunks.
+    pub chunk_bytes: u64,
+    /// Customer keys allocated.
+    pub customers: u64,
+    /// Lines in the quarantine.
+    pub quarantined: u64,
+    /// Size of the redb file.
+    pub file_bytes: u64,
+    /// The background merger's last error, if any.
+    pub last_merge_error: Option<String>,
+}
+
+/// An open event store.
+pub struct Store {
+    shared: Arc<Shared>,
+    path: PathBuf,
+    tx: Option<SyncSender<Request>>,
+    writer: Option<JoinHandle<()>>,
+    merger: Mutex<Option<(SyncSender<()>, JoinHandle<()>)>>,
+    merge_policy: MergePolicy,
+}
+
+impl Store {
+    /// Opens (or creates) the store in directory `dir`.
+    pub fn open(dir: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Io { path: dir.display().to_string(), source: e })?;
+        let path = dir.join(FILE_NAME);
+        let db = Database::builder().set_cache_size(options.cache_bytes).create(&path)?;
+        init_format(&db, &path)?;
+        let (catalog, ids, counters, manifest) = load(&db)?;
+        let shared = Arc::new(Shared {
+            db,
+            current: Mutex::new(Arc::new(manifest)),
+            last_merge_error: Mutex::new(None),
+            stopping: Default::default(),
+            merging: Mutex::new(()),
+        });
+        let (tx, rx) = sync_channel(options.queue_depth);
+        let (wake_tx, wake_rx) = sync_channel(1);
+        let writer =
+            Writer { shared: Arc::clone(&shared), catalog, ids, counters, max_group_events: options.max_group_events };
+        let signal = options.auto_merge.then(|| wake_tx.clone());
+        let writer = std::thread::Builder::new()
+            .name("cxp-writer".into())
+            .spawn(move || writer.run(rx, signal))
+            .map_err(|e| StoreError::Io { path: "writer thread".into(), source: e })?;
+        let merger = if options.auto_merge {
+            let (s, t, p) = (Arc::clone(&shared), tx.clone(), options.merge);
+            let handle = std::thread::Builder::new()
+                .name("cxp-merger".into())
+                .spawn(move || run_merger(s, t, wake_rx, p))
+                .map_err(|e| StoreError::Io { path: "merger thread".into(), source: e })?;
+            Some((wake_tx, handle))
+        } else {
+            None
+        };
+        Ok(Store {
+            shared,
+            path,
+            tx: Some(tx),
+            writer: Some(writer),
+            merger: Mutex::new(merger),
+            merge_policy: options.merge,
+        })
+    }
+
+    /// The redb file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes a batch and waits until it is durable.
+    pub fn write(&self, batch: Batch) -> Result<WriteReceipt> {
+        self.write_async(batch)?.wait()
+    }
+
+    /// Queues a batch for the next group commit; blocks only while the queue is full.
+    pub fn write_async(&self, batch: Batch) -> Result<PendingWrite> {
+        self.send_write(batch, None)
+    }
+
+    fn send_write(&self, batch: Batch, replay_of: Option<u64>) -> Result<PendingWrite> {
+        let tx = self.tx.as_ref().ok_or(StoreError::WriterGone)?;
+        let (reply, rx) = sync_channel(1);
+        tx.send(Request::Write { batch, replay_of, reply }).map_err(|_| StoreError::WriterGone)?;
+        Ok(PendingWrite(rx))
+    }
+
+    /// Reads events; see [`ScanRequest`].
+    pub fn scan(&self, request: ScanRequest) -> Result<Scan> {
+        let (manifest, txn) = self.shared.snapshot()?;
+        let parts = manifest.parts.get(&request.measurement).cloned().unwrap_or_default();
+        Scan::new(parts, txn, request)
+    }
+
+    /// Measurements that have stored events.
+    pub fn measurements(&self) -> Result<Vec<String>> {
+        let (manifest, _) = self.shared.snapshot()?;
+        Ok(manifest.parts.keys().cloned().collect())
+    }
+
+    /// Live parts' metadata.
+    pub fn parts(&self) -> Result<Vec<PartMeta>> {
+        let (manifest, _) = self.shared.snapshot()?;
+        Ok(manifest.all().map(|p| p.meta.clone()).collect())
+    }
+
+    /// The schema of every measurement.
+    pub fn schemas(&self) -> Result<Vec<(String, MeasurementSchema)>> {
+        let (_, txn) = self.shared.snapshot()?;
+        let table = match txn.open_table(SCHEMA) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (k, v) = entry?;
+            let name = k.value().to_owned();
+            out.push((name.clone(), postcard::from_bytes(v.value()).map_err(meta_err(format!("schema of {name}")))?));
+        }
+        Ok(out)
+    }
+
+    /// The key of customer identifier `id` (a `customer` id first, then an `anon` id).
+    pub fn customer_key(&self, id: &str) -> Result<Option<Ck>> {
+        let (_, txn) = self.shared.snapshot()?;
+        let table = match txn.open_table(IDENTITIES) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        for kind in IdKind::ALL {
+            if let Some(ck) = table.get((kind as u8, id))? {
+                return Ok(Some(ck.value()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The identifier a customer key was allocated for.
+    pub fn customer_id(&self, ck: Ck) -> Result<Option<(IdKind, String)>> {
+        let (_, txn) = self.shared.snapshot()?;
+        let table = match txn.open_table(CUSTOMER_KEYS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(table.get(ck)?.and_then(|v| {
+            let (kind, id) = v.value();
+            IdKind::from_byte(kind).map(|k| (k, id.to_owned()))
+        }))
+    }
+
+    /// Quarantine entries with id greater than `after`, at most `limit` of them.
+    pub fn quarantine(&self, after: u64, limit: usize) -> Result<Vec<QuarantineEntry>> {
+        let (_, txn) = self.shared.snapshot()?;
+        let table = match txn.open_table(QUARANTINE) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut out = Vec::new();
+        for entry in table.range(after.saturating_add(1)..)?.take(limit) {
+            let (k, v) = entry?;
+            out.push(postcard::from_bytes(v.value()).map_err(meta_err(format!("quarantine entry {}", k.value())))?);
+        }
+        Ok(out)
+    }
+
+    /// Parses the quarantined lines again (with their original precision and receive time)
+    /// and stores those that now pass; the others stay with their new reason. `ids = None`
+    /// replays every entry.
+    pub fn replay_quarantine(&self, ids: Option<&[u64]>) -> Result<ReplayReport> {
+        self.replay(ids, None)
+    }
+
+    /// Replaces quarantine entry `id`'s line with `fixed` (same precision and receive time)
+    /// and replays it: stored and removed if it now passes, kept with the new reason if not.
+    /// Returns `None` when there is no such entry.
+    pub fn fix_quarantine(&self, id: u64, fixed: &[u8]) -> Result<Option<ReplayReport>> {
+        if self.quarantine(id.saturating_sub(1), 1)?.first().is_none_or(|e| e.id != id) {
+            return Ok(None);
+        }
+        self.replay(Some(&[id]), Some(fixed)).map(Some)
+    }
+
+    fn replay(&self, ids: Option<&[u64]>, fixed: Option<&[u8]>) -> Result<ReplayReport> {
+        let mut entries = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.quarantine(after, 10_000)?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            entries.extend(page.into_iter().filter(|e| ids.is_none_or(|ids| ids.contains(&e.id))));
+        }
+        let mut pending = Vec::with_capacity(entries.len());
+        for e in entries {
+            let precision = cxp_lp::Precision::parse(&e.precision).unwrap_or_default();
+            let options = cxp_lp::ParseOptions { precision, ..cxp_lp::ParseOptions::default() };
+            let mut batch = Batch::new(e.source.clone());
+            batch.push_line_protocol(fixed.unwrap_or(&e.raw), options, e.received_ns, e.line.max(1));
+            pending.push(self.send_write(batch, Some(e.id))?);
+        }
+        let mut report = ReplayReport::default();
+        for p in pending {
+            let receipt = p.wait()?;
+            if receipt.rejected.is_empty() {
+                report.stored += 1;
+            } else {
+                report.still_rejected += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Runs merges until every window holds as few parts as it can, merging fresh parts of
+    /// any number. Returns the number of merges done.
+    pub fn merge_all(&self) -> Result<u64> {
+        let tx = self.tx.as_ref().ok_or(StoreError::WriterGone)?;
+        let mut merges = 0;
+        while merge_once(&self.shared, tx, &self.merge_policy, true)? {
+            merges += 1;
+        }
+        Ok(merges)
+    }
+
+    /// Counts of parts, events, bytes and more.
+    pub fn stats(&self) -> Result<StoreStats> {
+        let (manifest, txn) = self.shared.snapshot()?;
+        let mut stats = StoreStats::default();
+        for p in manifest.all() {
+            let level = match p.meta.level {
+                Level::Fresh => 0,
+                Level::Hour => 1,
+                Level::Day => 2,
+            };
+            stats.parts[level] += 1;
+            stats.events += p.meta.rows;
+            stats.chunk_bytes += p.meta.bytes();
+        }
+        if let Ok(meta) = txn.open_table(META) {
+            stats.customers = u64::from(read_counters(&meta)?.next_ck - 1);
+        }
+        if let Ok(q) = txn.open_table(QUARANTINE) {
+            stats.quarantined = q.len()?;
+        }
+        stats.file_bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        stats.last_merge_error = self.shared.last_merge_error.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        Ok(stats)
+    }
+
+    /// Stops the merger and the writer (after they finish their current work) and closes
+    /// the file.
+    pub fn close(mut self) -> Result<()> {
+        self.shutdown();
+        Ok(())
+    }
+
+    /// Merges everything, then rewrites the redb file to release the space freed by merges
+    /// (redb only returns free pages to the OS on compaction).
+    pub fn compact(mut self) -> Result<u64> {
+        let merges = self.merge_all()?;
+        self.shutdown();
+        let shared = std::mem::replace(
+            &mut self.shared,
+            Arc::new(Shared {
+                db: placeholder_db()?,
+                current: Mutex::default(),
+                last_merge_error: Mutex::default(),
+                stopping: Default::default(),
+                merging: Mutex::new(()),
+            }),
+        );
+        let mut shared = Arc::try_unwrap(shared).map_err(|_| StoreError::Format("store still in use".into()))?;
+        while shared.db.compact()? {}
+        Ok(merges)
+    }
+
+    fn shutdown(&mut self) {
+        if let Some((wake, handle)) = self.merger.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            self.shared.stopping.store(true, std::sync::atomic::Ordering::Release);
+            // Full means a wake-up is already pending; either way the merger sees the flag.
+            let _ = wake.try_send(());
+            let _ = handle.join();
+        }
+        self.tx = None;
+        if let Some(handle) = self.writer.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+// `compact` needs the real database out of the Arc; an in-memory one stands in meanwhile.
+fn placeholder_db() -> Result<Database> {
+    Ok(Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?)
+}
+
+fn init_format(db: &Database, path: &Path) -> Result<()> {
+    let txn = db.begin_write()?;
+    {
+        let mut meta = txn.open_table(META)?;
+        let found = meta.get(FORMAT_KEY)?.map(|v| v.value().to_vec());
+        match found {
+            None => {
+                let parts = txn.open_table(PARTS)?;
+                if !parts.is_empty()? {
+                    return Err(StoreError::Format(format!("{}: parts without a format marker", path.display())));
+                }
+                let mut marker = MAGIC.to_vec();
+                marker.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+                meta.insert(FORMAT_KEY, marker.as_slice())?;
+                write_counters(&mut meta, &Default::default())?;
+            }
+            Some(marker) => {
+                let version = marker
+                    .strip_prefix(MAGIC.as_slice())
+                    .and_then(|v| v.try_into().ok())
+                    .map(u32::from_le_bytes)
+                    .ok_or_else(|| StoreError::Format(format!("{}: not a cxp store", path.display())))?;
+                if version != FORMAT_VERSION {
+                    return Err(StoreError::Format(format!(
+                        "{}: format version {version}, this build reads version {FORMAT_VERSION}",
+                        path.display()
+                    )));
+                }
+            }
+        }
+        // Create every table so that readers never meet a missing one.
+        txn.open_table(CHUNKS)?;
+        txn.open_table(SCHEMA)?;
+        txn.open_table(IDENTITIES)?;
+        txn.open_table(CUSTOMER_KEYS)?;
+        txn.open_table(QUARANTINE)?;
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+type Loaded = (Catalog, IdentityMap, crate::writer::Counters, Manifest);
+
+fn load(db: &Database) -> Result<Loaded> {
+    let txn = db.begin_read()?;
+    let catalog = Catalog::load(&txn.open_table(SCHEMA)?)?;
+    let ids = IdentityMap::load(&txn.open_table(IDENTITIES)?)?;
+    let counters = read_counters(&txn.open_table(META)?)?;
+    let mut manifest = Manifest::default();
+    for entry in txn.open_table(PARTS)?.iter()? {
+        let (k, v) = entry?;
+        let meta: PartMeta = postcard::from_bytes(v.value()).map_err(meta_err(format!("part {}", k.value())))?;
+        let info = PartInfo::new(meta)
+            .map_err(|e| StoreError::Io { path: format!("part {} customers", k.value()), source: e })?;
+        manifest.add(info);
+    }
+    Ok((catalog, ids, counters, manifest))
+}

@@ -1,0 +1,323 @@
+//! The writer thread: the only place that writes to redb.
+//!
+//! Handlers send batches over a bounded channel and wait for the acknowledgement. Batches that
+//! arrive while a commit runs join the next one (group commit): one write transaction, one
+//! fsync, many batches. A batch is acknowledged only after its transaction has committed; if
+//! the commit fails, every batch of the group gets the error and nothing of it stays in memory.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+
+use redb::{Durability, ReadableTable, Table, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+use crate::batch::{Batch, Reject};
+use crate::catalog::Catalog;
+use crate::codec::Effort;
+use crate::error::{Result, StoreError, meta_err};
+use crate::identity::IdentityMap;
+use crate::lpwrite::format_event;
+use crate::manifest::{Manifest, Shared};
+use crate::part::{EncodedPart, Level, PartData, PartInfo};
+use crate::quarantine::QuarantineEntry;
+use crate::tables::{CHUNKS, CUSTOMER_KEYS, IDENTITIES, META, PARTS, QUARANTINE, SCHEMA};
+
+/// Rows per chunk of a fresh part.
+pub(crate) const FRESH_CHUNK_ROWS: usize = 16 * 1024;
+
+/// Store-wide counters, persisted in the same transaction as the data they count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Counters {
+    pub(crate) next_seq: u64,
+    pub(crate) next_part: u64,
+    pub(crate) next_ck: u32,
+    pub(crate) next_quarantine: u64,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters { next_seq: 1, next_part: 1, next_ck: 1, next_quarantine: 1 }
+    }
+}
+
+/// What the store did with one batch, sent once its transaction committed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteReceipt {
+    /// Events stored.
+    pub accepted: u64,
+    /// Lines refused (parse errors carried by the batch, then type conflicts), each kept in
+    /// the quarantine.
+    pub rejected: Vec<Reject>,
+    /// First and last sequence number given to the accepted events.
+    pub seqs: Option<(u64, u64)>,
+}
+
+/// A finished merge: parts to drop and the parts that replace them.
+#[derive(Debug)]
+pub(crate) struct Swap {
+    pub(crate) removed: Vec<u64>,
+    pub(crate) added: Vec<EncodedPart>,
+}
+
+pub(crate) enum Request {
+    Write { batch: Batch, replay_of: Option<u64>, reply: SyncSender<Result<WriteReceipt>> },
+    Swap { swap: Swap, reply: SyncSender<Result<()>> },
+}
+
+impl Request {
+    fn weight(&self) -> usize {
+        match self {
+            Request::Write { batch, .. } => batch.len() + batch.rejects().len(),
+            Request::Swap { .. } => 0,
+        }
+    }
+}
+
+pub(crate) struct Writer {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) catalog: Catalog,
+    pub(crate) ids: IdentityMap,
+    pub(crate) counters: Counters,
+    pub(crate) max_group_events: usize,
+}
+
+enum Outcome {
+    Write(WriteReceipt),
+    Swap(Result<()>),
+}
+
+impl Writer {
+    /// Runs until every sender is gone. `merge_signal` is poked after each commit.
+    pub(crate) fn run(mut self, rx: Receiver<Request>, merge_signal: Option<SyncSender<()>>) {
+        while let Ok(first) = rx.recv() {
+            let mut weight = first.weight();
+            let mut group = vec![first];
+            while weight < self.max_group_events {
+                match rx.try_recv() {
+                    Ok(next) => {
+                        weight += next.weight();
+                        group.push(next);
+                    }
+                    Err(_) => break,
+                }
+            }
+            match self.commit_group(&group) {
+                Ok(outcomes) => {
+                    for (req, outcome) in group.into_iter().zip(outcomes) {
+                        match (req, outcome) {
+                            (Request::Write { reply, .. }, Outcome::Write(r)) => drop(reply.send(Ok(r))),
+                            (Request::Swap { reply, .. }, Outcome::Swap(r)) => drop(reply.send(r)),
+                            _ => unreachable!("one outcome per request, in order"),
+                        }
+                    }
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    for req in group {
+                        match req {
+                            Request::Write { reply, .. } => drop(reply.send(Err(commit_failed(&msg)))),
+                            Request::Swap { reply, .. } => drop(reply.send(Err(commit_failed(&msg)))),
+                        }
+                    }
+                }
+            }
+            if let Some(signal) = &merge_signal
+                && let Err(TrySendError::Disconnected(_)) = signal.try_send(())
+            {
+                // The merger is gone (shutting down); nothing to wake.
+            }
+        }
+    }
+
+    fn commit_group(&mut self, group: &[Request]) -> Result<Vec<Outcome>> {
+        let mut txn = self.shared.db.begin_write()?;
+        txn.set_durability(Durability::Immediate).map_err(|e| StoreError::Storage(e.into()))?;
+        txn.set_quick_repair(true);
+        let mut counters = self.counters;
+        let built = self.build(&txn, group, &mut counters);
+        let (outcomes, added, removed) = match built {
+            Ok(done) => done,
+            Err(e) => {
+                self.catalog.rollback();
+                self.ids.rollback();
+                return Err(e);
+            }
+        };
+        let committed = {
+            let mut current = self.shared.current.lock().unwrap_or_else(|p| p.into_inner());
+            let result = txn.commit();
+            if result.is_ok() {
+                let mut next: Manifest = (**current).clone();
+                next.remove(&removed);
+                for part in added {
+                    next.add(part);
+                }
+                *current = Arc::new(next);
+            }
+            result
+        };
+        match committed {
+            Ok(()) => {
+                self.catalog.commit();
+                self.ids.commit();
+                self.counters = counters;
+                Ok(outcomes)
+            }
+            Err(e) => {
+                self.catalog.rollback();
+                self.ids.rollback();
+                Err(e.into())
+            }
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn build(
+        &mut self,
+        txn: &WriteTransaction,
+        group: &[Request],
+        c: &mut Counters,
+    ) -> Result<(Vec<Outcome>, Vec<PartInfo>, Vec<u64>)> {
+        let mut quarantine = txn.open_table(QUARANTINE)?;
+        let mut ids = txn.open_table(IDENTITIES)?;
+        let mut cks = txn.open_table(CUSTOMER_KEYS)?;
+        let mut parts = txn.open_table(PARTS)?;
+        let mut chunks = txn.open_table(CHUNKS)?;
+        let now = now_ns();
+        let mut builders: HashMap<&str, PartData> = HashMap::new();
+        let mut outcomes = Vec::with_capacity(group.len());
+        let mut added = Vec::new();
+        let mut removed = Vec::new();
+        for req in group {
+            match req {
+                Request::Write { batch, replay_of, .. } => {
+                    let mut receipt = WriteReceipt::default();
+                    let mut refused = batch.rejects().to_vec();
+                    for event in batch.events() {
+                        if let Err(reason) = self.catalog.check_and_stage(&event) {
+                            refused.push(Reject { line: event.line, reason, raw: format_event(&event).into_bytes() });
+                            continue;
+                        }
+                        let ck = self.ids.resolve(&event, &mut c.next_ck, &mut ids, &mut cks)?;
+                        let seq = c.next_seq;
+                        c.next_seq += 1;
+                        receipt.seqs = Some((receipt.seqs.map_or(seq, |s| s.0), seq));
+                        receipt.accepted += 1;
+                        builders.entry(event.measurement).or_default().push_event(&event, ck, seq);
+                    }
+                    for reject in &refused {
+                        let id = match replay_of {
+                            Some(id) => *id,
+                            None => {
+                                c.next_quarantine += 1;
+                                c.next_quarantine - 1
+                            }
+                        };
+                        let entry = QuarantineEntry {
+                            id,
+                            received_ns: now,
+                            source: batch.source().to_owned(),
+                            line: reject.line,
+                            reason: reject.reason.clone(),
+                            precision: crate::precision_name(batch.precision()).to_owned(),
+                            raw: reject.raw.clone(),
+                        };
+                        let bytes = postcard::to_allocvec(&entry).map_err(meta_err("quarantine entry"))?;
+                        quarantine.insert(id, bytes.as_slice())?;
+                    }
+                    if let (Some(id), true) = (replay_of, refused.is_empty()) {
+                        quarantine.remove(*id)?;
+                    }
+                    receipt.rejected = refused;
+                    outcomes.push(Outcome::Write(receipt));
+                }
+                Request::Swap { swap, .. } => {
+                    let live = self.shared.current.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    let all_live = swap.removed.iter().all(|id| live.all().any(|p| p.meta.id == *id));
+                    if !all_live {
+                        outcomes.push(Outcome::Swap(Err(StoreError::Format(
+                            "merge input changed while merging; merge skipped".into(),
+                        ))));
+                        continue;
+                    }
+                    for id in &swap.removed {
+                        if let Some(meta) = live.all().find(|p| p.meta.id == *id) {
+                            delete_part(&mut parts, &mut chunks, &meta.meta)?;
+                        }
+                    }
+                    for part in &swap.added {
+                        let id = c.next_part;
+                        c.next_part += 1;
+                        added.push(write_part(&mut parts, &mut chunks, id, part.clone())?);
+                    }
+                    removed.extend_from_slice(&swap.removed);
+                    outcomes.push(Outcome::Swap(Ok(())));
+                }
+            }
+        }
+        for (measurement, data) in builders {
+            let mut encoded = data.encode(Effort::Fresh, FRESH_CHUNK_ROWS);
+            encoded.meta.measurement = measurement.to_owned();
+            encoded.meta.level = Level::Fresh;
+            let id = c.next_part;
+            c.next_part += 1;
+            added.push(write_part(&mut parts, &mut chunks, id, encoded)?);
+        }
+        let mut schema = txn.open_table(SCHEMA)?;
+        self.catalog.write_staged(&mut schema)?;
+        let mut meta = txn.open_table(META)?;
+        write_counters(&mut meta, c)?;
+        Ok((outcomes, added, removed))
+    }
+}
+
+fn commit_failed(msg: &str) -> StoreError {
+    StoreError::Io { path: "commit".into(), source: std::io::Error::other(msg.to_owned()) }
+}
+
+/// Writes a part's metadata and blobs under `id`.
+pub(crate) fn write_part(
+    parts: &mut Table<u64, &'static [u8]>,
+    chunks: &mut Table<(u64, u32, u32), &'static [u8]>,
+    id: u64,
+    mut part: EncodedPart,
+) -> Result<PartInfo> {
+    part.meta.id = id;
+    for (chunk, col, bytes) in &part.blobs {
+        chunks.insert((id, *chunk, *col), bytes.as_slice())?;
+    }
+    let meta_bytes = postcard::to_allocvec(&part.meta).map_err(meta_err(format!("part {id}")))?;
+    parts.insert(id, meta_bytes.as_slice())?;
+    PartInfo::new(part.meta).map_err(|e| StoreError::Io { path: format!("part {id} customers"), source: e })
+}
+
+fn delete_part(
+    parts: &mut Table<u64, &'static [u8]>,
+    chunks: &mut Table<(u64, u32, u32), &'static [u8]>,
+    meta: &crate::part::PartMeta,
+) -> Result<()> {
+    chunks.retain_in((meta.id, 0, 0)..=(meta.id, u32::MAX, u32::MAX), |_, _| false)?;
+    parts.remove(meta.id)?;
+    Ok(())
+}
+
+pub(crate) const COUNTERS_KEY: &str = "counters";
+
+pub(crate) fn write_counters(meta: &mut Table<&'static str, &'static [u8]>, c: &Counters) -> Result<()> {
+    let bytes = postcard::to_allocvec(c).map_err(meta_err("counters"))?;
+    meta.insert(COUNTERS_KEY, bytes.as_slice())?;
+    Ok(())
+}
+
+pub(crate) fn read_counters(meta: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Counters> {
+    match meta.get(COUNTERS_KEY)? {
+        Some(v) => postcard::from_bytes(v.value()).map_err(meta_err("counters")),
+        None => Ok(Counters::default()),
+    }
+}
+
+/// Wall-clock time in ns since the epoch.
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
+}

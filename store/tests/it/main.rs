@@ -1,0 +1,7 @@
+//! Integration tests of the store: one binary, a module per concern.
+
+mod crash;
+mod format;
+mod model;
+mod quarantine;
+mod util;
