@@ -30,7 +30,7 @@ enum Command {
     /// Finishes pending merges and compacts the store file.
     Compact(DataArg),
     /// Shows parts, events, bytes per event and the file size of a store.
-    Stats(DataArg),
+    Stats(cmd::compact::StatsArgs),
 }
 
 /// A command that needs only the data directory.
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
         Command::Events(args) => cmd::events::run(args),
         Command::Quarantine(args) => cmd::quarantine::run(args),
         Command::Compact(args) => cmd::compact::run(&args.data),
-        Command::Stats(args) => cmd::compact::stats(&args.data),
+        Command::Stats(args) => cmd::compact::stats(&args),
     };
     match result {
         Ok(code) => code,

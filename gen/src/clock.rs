@@ -11,6 +11,7 @@ use crate::sample::{Rng, below};
 
 const HOUR_NS: i64 = 3_600_000_000_000;
 const DAY_NS: i64 = 24 * HOUR_NS;
+const MS_NS: i64 = 1_000_000;
 
 /// Most customers are in China: the daily rhythm follows UTC+8.
 const LOCAL_OFFSET_NS: i64 = 8 * HOUR_NS;
@@ -82,7 +83,10 @@ impl Clock {
             Some(base) => (base + jitter) / n,
             None => ((u128::from(i) * HOUR_NS as u128 + u128::from(jitter)) / u128::from(n)) as u64,
         };
-        Some(self.start_ns + self.bucket as i64 * HOUR_NS + offset as i64)
+        // Tracking SDKs stamp events in milliseconds (analytics.js, the mobile SDKs, Segment's
+        // ISO timestamps), so the stream does too; flooring keeps the order non-decreasing.
+        let ns = self.start_ns + self.bucket as i64 * HOUR_NS + offset as i64;
+        Some(ns - ns.rem_euclid(MS_NS))
     }
 }
 

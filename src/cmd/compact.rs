@@ -17,19 +17,73 @@ pub fn run(dir: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Arguments of `cxp stats`.
+#[derive(Debug, clap::Args)]
+pub struct StatsArgs {
+    /// Data directory of the store.
+    #[arg(long, env = "CXP_DATA")]
+    data: std::path::PathBuf,
+    /// Also show bytes per event of every column of every measurement, and their codecs.
+    #[arg(long)]
+    columns: bool,
+}
+
 /// Runs `cxp stats`.
-pub fn stats(dir: &Path) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(dir, StoreOptions { auto_merge: false, ..StoreOptions::default() })?;
+pub fn stats(args: &StatsArgs) -> anyhow::Result<ExitCode> {
+    let store = super::open_store(&args.data, StoreOptions { auto_merge: false, ..StoreOptions::default() })?;
     let s = store.stats()?;
     let per_event = |bytes: u64| if s.events == 0 { 0.0 } else { bytes as f64 / s.events as f64 };
     println!("events        {}", s.events);
     println!("customers     {}", s.customers);
     println!("parts         {} fresh, {} hour, {} day", s.parts[0], s.parts[1], s.parts[2]);
     println!("chunk bytes   {} ({:.2} B/event)", s.chunk_bytes, per_event(s.chunk_bytes));
+    println!("meta bytes    {} ({:.2} B/event)", s.meta_bytes, per_event(s.meta_bytes));
     println!("file bytes    {} ({:.2} B/event)", s.file_bytes, per_event(s.file_bytes));
     println!("quarantined   {}", s.quarantined);
+    if args.columns {
+        print_columns(&store.parts()?, s.events);
+    }
     if let Some(e) = &s.last_merge_error {
         println!("last merge error: {e}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+// Bytes per event (of all events) by measurement and column, with the codecs seen.
+fn print_columns(parts: &[cxp_store::PartMeta], events: u64) {
+    use std::collections::BTreeMap;
+    let mut by: BTreeMap<(String, String), (u64, BTreeMap<u8, u64>)> = BTreeMap::new();
+    for p in parts {
+        let names: Vec<String> = ["ts", "ck", "seq"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(p.columns.iter().map(|c| format!("{}:{:?}", c.name, c.kind).to_lowercase()))
+            .collect();
+        for chunk in &p.chunks {
+            for (name, col) in names.iter().zip(&chunk.columns) {
+                let e = by.entry((p.measurement.clone(), name.clone())).or_default();
+                e.0 += u64::from(col.bytes);
+                *e.1.entry(col.codec).or_default() += 1;
+            }
+        }
+    }
+    let mut rows: Vec<_> = by.into_iter().collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1.0));
+    println!("{:<14} {:<22} {:>10} {:>9}  codecs (chunks)", "measurement", "column", "bytes", "B/event");
+    for ((m, c), (bytes, codecs)) in rows {
+        let codecs: Vec<String> = codecs.iter().map(|(k, n)| format!("{}x{n}", codec_name(*k))).collect();
+        println!("{m:<14} {c:<22} {bytes:>10} {:>9.3}  {}", bytes as f64 / events.max(1) as f64, codecs.join(" "));
+    }
+}
+
+fn codec_name(byte: u8) -> &'static str {
+    match byte {
+        0 => "plain",
+        2 => "pco",
+        3 => "bitpack",
+        4 => "lz4",
+        5 => "dict",
+        6 => "decimal",
+        _ => "?",
+    }
 }

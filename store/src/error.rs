@@ -25,15 +25,13 @@ pub enum StoreError {
         /// What the codec found.
         source: CodecError,
     },
-    /// A chunk that the part metadata names is missing.
-    #[error("part {part}, chunk {chunk}, column {column}: missing")]
-    MissingChunk {
+    /// A piece of a part's stream that its metadata points into is missing or short.
+    #[error("part {part}, piece {piece}: missing or truncated")]
+    MissingPiece {
         /// Part id.
         part: u64,
-        /// Chunk index.
-        chunk: u32,
-        /// Column index.
-        column: u32,
+        /// Piece index.
+        piece: u32,
     },
     /// A metadata record could not be decoded.
     #[error("{what}: {source}")]

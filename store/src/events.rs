@@ -46,6 +46,7 @@ impl Store {
             None => self.measurements()?,
         };
         let mut out = Vec::new();
+        let mut ids = std::collections::HashMap::new();
         for m in measurements {
             let mut req = ScanRequest::new(&m).between(filter.from.unwrap_or(i64::MIN), filter.to.unwrap_or(i64::MAX));
             if let Some(ck) = filter.customer {
@@ -63,13 +64,20 @@ impl Store {
                             _ => {}
                         }
                     }
+                    let ck = batch.ck.get(row).copied().unwrap_or(NO_CUSTOMER);
+                    if ck != NO_CUSTOMER {
+                        if let std::collections::hash_map::Entry::Vacant(slot) = ids.entry(ck) {
+                            slot.insert(self.customer_id(ck)?);
+                        }
+                        restore_identity_tag(&mut tags, &fields, ids.get(&ck).and_then(Option::as_ref));
+                    }
                     tags.sort();
                     fields.sort_by(|a, b| a.0.cmp(&b.0));
                     out.push(StoredEvent {
                         ts: batch.ts[row],
                         seq: batch.seq[row],
                         measurement: m.clone(),
-                        ck: batch.ck.get(row).copied().unwrap_or(NO_CUSTOMER),
+                        ck,
                         tags,
                         fields,
                     });
@@ -81,5 +89,20 @@ impl Store {
             out.truncate(limit);
         }
         Ok(out)
+    }
+}
+
+/// Puts back the identity tag that the writer left out because the customer key records it:
+/// an event keyed by a `customer` (or `anon`) tag has neither that tag nor a field of that
+/// name in storage.
+pub(crate) fn restore_identity_tag(
+    tags: &mut Vec<(String, String)>,
+    fields: &[(String, Value)],
+    id: Option<&(crate::identity::IdKind, String)>,
+) {
+    let Some((kind, id)) = id else { return };
+    let key = kind.key();
+    if !tags.iter().any(|(k, _)| k == key) && !fields.iter().any(|(k, _)| k == key) {
+        tags.push((key.to_owned(), id.clone()));
     }
 }

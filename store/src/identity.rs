@@ -83,19 +83,23 @@ impl IdentityMap {
     }
 
     /// The key of the event's identifier, allocating one (and recording it in both tables)
-    /// when it is new. Events without an identifier get [`NO_CUSTOMER`].
+    /// when it is new, and the tag that the key makes redundant (`None` when the identifier
+    /// came from a field, or a field of the same name would make the tag ambiguous on read).
+    /// Events without an identifier get [`NO_CUSTOMER`].
     pub(crate) fn resolve(
         &mut self,
         event: &EventRef<'_>,
         next_ck: &mut Ck,
         ids: &mut Table<(u8, &'static str), u32>,
         cks: &mut Table<u32, (u8, &'static str)>,
-    ) -> Result<Ck> {
+    ) -> Result<(Ck, Option<&'static str>)> {
         let Some((kind, id)) = event_identifier(event) else {
-            return Ok(NO_CUSTOMER);
+            return Ok((NO_CUSTOMER, None));
         };
+        let key = kind.key();
+        let redundant = (event.tag(key).is_some() && event.field(key).is_none()).then_some(key);
         if let Some(ck) = self.keys[kind.slot()].get(id.as_ref()) {
-            return Ok(*ck);
+            return Ok((*ck, redundant));
         }
         let ck = *next_ck;
         *next_ck += 1;
@@ -103,7 +107,7 @@ impl IdentityMap {
         cks.insert(ck, (kind as u8, id.as_ref()))?;
         self.keys[kind.slot()].insert(id.as_ref().into(), ck);
         self.staged.push((kind, id.as_ref().into()));
-        Ok(ck)
+        Ok((ck, redundant))
     }
 
     pub(crate) fn commit(&mut self) {

@@ -33,6 +33,7 @@ mod lpwrite;
 mod manifest;
 mod merge;
 mod part;
+mod pieces;
 mod quarantine;
 mod scan;
 mod store;

@@ -16,8 +16,9 @@ use redb::ReadTransaction;
 use crate::codec::{self, Effort, decode_system};
 use crate::error::{Result, StoreError};
 use crate::manifest::{Manifest, Shared};
+use crate::part::{COL_CK, COL_FIRST, COL_SEQ, COL_TS};
 use crate::part::{EncodedPart, Level, PartData, PartInfo};
-use crate::tables::{CHUNKS, COL_CK, COL_FIRST, COL_SEQ, COL_TS};
+use crate::tables::PIECES;
 use crate::writer::{Request, Swap, now_ns};
 
 /// One hour in ns.
@@ -95,26 +96,24 @@ pub(crate) fn plan(manifest: &Manifest, now: i64, policy: &MergePolicy, force: b
 
 /// Reads every row of a part.
 pub(crate) fn read_part(txn: &ReadTransaction, part: &PartInfo) -> Result<PartData> {
-    let table = txn.open_table(CHUNKS)?;
+    let table = txn.open_table(PIECES)?;
     let meta = &part.meta;
     let mut data = PartData::default();
-    for (chunk, _) in meta.chunks.iter().enumerate() {
-        let chunk = chunk as u32;
-        let blob = |col: u32| -> Result<redb::AccessGuard<'static, &'static [u8]>> {
-            table.get((meta.id, chunk, col))?.ok_or(StoreError::MissingChunk { part: meta.id, chunk, column: col })
-        };
+    for (index, cm) in meta.chunks.iter().enumerate() {
+        let chunk = index as u32;
+        let blob = |col: usize| cm.read(&table, meta.id, col);
         let err = |column: &str| {
             let column = column.to_owned();
             move |source| StoreError::Chunk { part: meta.id, chunk, column, source }
         };
         let mut piece = PartData {
-            ts: decode_system(blob(COL_TS)?.value()).map_err(err("ts"))?,
-            ck: decode_system(blob(COL_CK)?.value()).map_err(err("ck"))?,
-            seq: decode_system(blob(COL_SEQ)?.value()).map_err(err("seq"))?,
+            ts: decode_system(blob(COL_TS)?.bytes()).map_err(err("ts"))?,
+            ck: decode_system(blob(COL_CK)?.bytes()).map_err(err("ck"))?,
+            seq: decode_system(blob(COL_SEQ)?.bytes()).map_err(err("seq"))?,
             columns: Vec::with_capacity(meta.columns.len()),
         };
         for (i, def) in meta.columns.iter().enumerate() {
-            let col = codec::decode_column(blob(COL_FIRST + i as u32)?.value(), def.ty).map_err(err(&def.name))?;
+            let col = codec::decode_column(blob(COL_FIRST + i)?.bytes(), def.ty).map_err(err(&def.name))?;
             piece.columns.push((def.clone(), col));
         }
         data.append(&piece);

@@ -42,6 +42,8 @@ pub enum Stat {
 pub struct ChunkColumn {
     /// Codec byte (see `codec::Codec`).
     pub codec: u8,
+    /// Where the chunk starts in the part's stream.
+    pub offset: u64,
     /// Encoded size in bytes.
     pub bytes: u32,
     /// Null rows.
@@ -65,6 +67,29 @@ pub struct ChunkMeta {
     pub max_ck: Ck,
     /// Per column, `ts`, `ck`, `seq` first, then the part's columns.
     pub columns: Vec<ChunkColumn>,
+}
+
+/// Index of `ts` in [`ChunkMeta::columns`].
+pub const COL_TS: usize = 0;
+/// Index of `ck` in [`ChunkMeta::columns`].
+pub const COL_CK: usize = 1;
+/// Index of `seq` in [`ChunkMeta::columns`].
+pub const COL_SEQ: usize = 2;
+/// Index of a part's first tag or field column in [`ChunkMeta::columns`].
+pub const COL_FIRST: usize = 3;
+
+impl ChunkMeta {
+    /// Reads column `col` (one of the `COL_*` indices, or `COL_FIRST + i`) of chunk `chunk`
+    /// of part `part`.
+    pub(crate) fn read(
+        &self,
+        table: &redb::ReadOnlyTable<(u64, u32), &'static [u8]>,
+        part: u64,
+        col: usize,
+    ) -> crate::error::Result<crate::pieces::Blob> {
+        let c = &self.columns[col];
+        crate::pieces::read(table, part, c.offset, c.bytes)
+    }
 }
 
 /// Metadata of a part, stored in the `parts` table.
@@ -140,13 +165,17 @@ impl PartData {
         self.ts.len()
     }
 
-    /// Appends one event (its types already checked against the catalog).
-    pub fn push_event(&mut self, event: &EventRef<'_>, ck: Ck, seq: u64) {
+    /// Appends one event (its types already checked against the catalog). `implied` names the
+    /// identity tag that `ck` already records: it is not stored again, and readers restore it.
+    pub fn push_event(&mut self, event: &EventRef<'_>, ck: Ck, seq: u64, implied: Option<&str>) {
         let row = self.ts.len();
         self.ts.push(event.ts);
         self.ck.push(ck);
         self.seq.push(seq);
         for (key, value) in event.tags() {
+            if implied == Some(key) {
+                continue;
+            }
             let col = self.column(key, ColumnKind::Tag, ColumnType::Str, row);
             if let ColumnData::Str(s) = &mut col.data {
                 s.push(value);
@@ -229,22 +258,23 @@ impl PartData {
     /// by bytes so that no blob nears redb's 256 KiB page limit.
     pub fn encode(&self, effort: Effort, max_rows: usize) -> EncodedPart {
         let mut chunks = Vec::new();
-        let mut blobs = Vec::new();
-        for (index, range) in self.chunk_ranges(max_rows).into_iter().enumerate() {
+        let mut stream = Vec::new();
+        for range in self.chunk_ranges(max_rows) {
             let mut cols = Vec::with_capacity(3 + self.columns.len());
-            let mut push = |bytes: Vec<u8>, nulls: u32, stat: Stat, col: u32| {
-                cols.push(ChunkColumn { codec: bytes[0], bytes: bytes.len() as u32, nulls, stat });
-                blobs.push((index as u32, col, bytes));
+            let mut push = |bytes: Vec<u8>, nulls: u32, stat: Stat| {
+                let offset = stream.len() as u64;
+                cols.push(ChunkColumn { codec: bytes[0], offset, bytes: bytes.len() as u32, nulls, stat });
+                stream.extend_from_slice(&bytes);
             };
             let ts = &self.ts[range.clone()];
             let ck = &self.ck[range.clone()];
-            push(codec::encode_system(ts, effort), 0, stat_of(ts, Stat::I64), 0);
-            push(codec::encode_system(ck, effort), 0, Stat::None, 1);
-            push(codec::encode_system(&self.seq[range.clone()], effort), 0, Stat::None, 2);
-            for (i, (_, col)) in self.columns.iter().enumerate() {
+            push(codec::encode_system(ts, effort), 0, stat_of(ts, Stat::I64));
+            push(codec::encode_system(ck, effort), 0, Stat::None);
+            push(codec::encode_system(&self.seq[range.clone()], effort), 0, Stat::None);
+            for (_, col) in &self.columns {
                 let nulls = col.valid.as_ref().map_or(0, |v| range.clone().filter(|r| !v.get(*r)).count());
                 let stat = column_stat(col, range.clone());
-                push(codec::encode_column(col, range.clone(), effort), nulls as u32, stat, 3 + i as u32);
+                push(codec::encode_column(col, range.clone(), effort), nulls as u32, stat);
             }
             chunks.push(ChunkMeta {
                 rows: range.len() as u32,
@@ -273,7 +303,7 @@ impl PartData {
                 chunks,
                 customers,
             },
-            blobs,
+            stream,
         }
     }
 
@@ -326,11 +356,11 @@ fn column_stat(col: &NullableColumn, range: std::ops::Range<usize>) -> Stat {
 }
 
 /// A part ready to be written: metadata (id, measurement and level still to be set) and its
-/// blobs keyed by (chunk, column).
+/// stream, every column chunk one after another.
 #[derive(Debug, Clone)]
 pub struct EncodedPart {
     /// Metadata.
     pub meta: PartMeta,
-    /// (chunk index, column index, bytes).
-    pub blobs: Vec<(u32, u32, Vec<u8>)>,
+    /// The chunks' bytes, at the offsets the metadata gives.
+    pub stream: Vec<u8>,
 }

@@ -12,8 +12,9 @@ use crate::catalog::ColumnDef;
 use crate::codec::{self, decode_system};
 use crate::column::NullableColumn;
 use crate::error::{Result, StoreError};
+use crate::part::{COL_CK, COL_FIRST, COL_SEQ, COL_TS};
 use crate::part::{ChunkMeta, PartInfo};
-use crate::tables::{CHUNKS, COL_CK, COL_FIRST, COL_SEQ, COL_TS};
+use crate::tables::PIECES;
 use crate::types::Ck;
 
 /// What to read.
@@ -122,7 +123,7 @@ impl ColumnBatch {
     }
 }
 
-type ChunkTable = ReadOnlyTable<(u64, u32, u32), &'static [u8]>;
+type ChunkTable = ReadOnlyTable<(u64, u32), &'static [u8]>;
 
 /// An iterator of column batches over a consistent snapshot.
 pub struct Scan {
@@ -135,7 +136,7 @@ pub struct Scan {
 
 impl Scan {
     pub(crate) fn new(parts: Vec<Arc<PartInfo>>, txn: ReadTransaction, request: ScanRequest) -> Result<Scan> {
-        let table = match txn.open_table(CHUNKS) {
+        let table = match txn.open_table(PIECES) {
             Ok(t) => Some(t),
             Err(redb::TableError::TableDoesNotExist(_)) => None,
             Err(e) => return Err(e.into()),
@@ -169,9 +170,7 @@ impl Scan {
         let Some(table) = &self.table else { return Ok(None) };
         let meta = &part.meta;
         let cm = &meta.chunks[chunk as usize];
-        let blob = |col: u32| -> Result<redb::AccessGuard<'static, &'static [u8]>> {
-            table.get((meta.id, chunk, col))?.ok_or(StoreError::MissingChunk { part: meta.id, chunk, column: col })
-        };
+        let blob = |col: usize| cm.read(table, meta.id, col);
         let sys_err = |name: &str| {
             let name = name.to_owned();
             move |source| StoreError::Chunk { part: meta.id, chunk, column: name, source }
@@ -181,9 +180,9 @@ impl Scan {
         let need_ts = req.with_ts || need_filter;
         let need_ck = req.with_ck || (need_filter && req.customers.is_some());
         let ts: Vec<i64> =
-            if need_ts { decode_system(blob(COL_TS)?.value()).map_err(sys_err("ts"))? } else { Vec::new() };
+            if need_ts { decode_system(blob(COL_TS)?.bytes()).map_err(sys_err("ts"))? } else { Vec::new() };
         let ck: Vec<Ck> =
-            if need_ck { decode_system(blob(COL_CK)?.value()).map_err(sys_err("ck"))? } else { Vec::new() };
+            if need_ck { decode_system(blob(COL_CK)?.bytes()).map_err(sys_err("ck"))? } else { Vec::new() };
         let rows: Option<Vec<usize>> = need_filter.then(|| {
             (0..cm.rows as usize)
                 .filter(|&r| ts[r] >= req.from && ts[r] < req.to)
@@ -209,14 +208,14 @@ impl Scan {
             columns: Vec::new(),
         };
         if req.with_seq {
-            batch.seq = pick(decode_system(blob(COL_SEQ)?.value()).map_err(sys_err("seq"))?, &rows);
+            batch.seq = pick(decode_system(blob(COL_SEQ)?.bytes()).map_err(sys_err("seq"))?, &rows);
         }
         for (i, def) in meta.columns.iter().enumerate() {
             if req.columns.as_ref().is_some_and(|names| !names.contains(&def.name)) {
                 continue;
             }
-            let bytes = blob(COL_FIRST + i as u32)?;
-            let col = codec::decode_column(bytes.value(), def.ty).map_err(sys_err(&def.name))?;
+            let bytes = blob(COL_FIRST + i)?;
+            let col = codec::decode_column(bytes.bytes(), def.ty).map_err(sys_err(&def.name))?;
             let col = match &rows {
                 Some(rows) => col.gather(rows),
                 None => col,

@@ -16,7 +16,7 @@ use crate::merge::{MergePolicy, merge_once, run_merger};
 use crate::part::{Level, PartInfo, PartMeta};
 use crate::quarantine::{QuarantineEntry, ReplayReport};
 use crate::scan::{Scan, ScanRequest};
-use crate::tables::{CHUNKS, CUSTOMER_KEYS, IDENTITIES, META, PARTS, QUARANTINE, SCHEMA};
+use crate::tables::{CUSTOMER_KEYS, IDENTITIES, META, PARTS, PIECES, QUARANTINE, SCHEMA};
 use crate::types::Ck;
 use crate::writer::{Request, WriteReceipt, Writer, read_counters, write_counters};
 
@@ -74,6 +74,8 @@ pub struct StoreStats {
     pub events: u64,
     /// Encoded bytes of all chunks.
     pub chunk_bytes: u64,
+    /// Bytes of part metadata, customer bitmaps included.
+    pub meta_bytes: u64,
     /// Customer keys allocated.
     pub customers: u64,
     /// Lines in the quarantine.
@@ -313,6 +315,8 @@ impl Store {
             stats.parts[level] += 1;
             stats.events += p.meta.rows;
             stats.chunk_bytes += p.meta.bytes();
+            stats.meta_bytes +=
+                postcard::to_allocvec(&p.meta).map_or(0, |v| v.len() as u64) + p.bitmap.serialized_size() as u64;
         }
         if let Ok(meta) = txn.open_table(META) {
             stats.customers = u64::from(read_counters(&meta)?.next_ck - 1);
@@ -408,7 +412,7 @@ fn init_format(db: &Database, path: &Path) -> Result<()> {
             }
         }
         // Create every table so that readers never meet a missing one.
-        txn.open_table(CHUNKS)?;
+        txn.open_table(PIECES)?;
         txn.open_table(SCHEMA)?;
         txn.open_table(IDENTITIES)?;
         txn.open_table(CUSTOMER_KEYS)?;

@@ -21,7 +21,7 @@ use crate::lpwrite::format_event;
 use crate::manifest::{Manifest, Shared};
 use crate::part::{EncodedPart, Level, PartData, PartInfo};
 use crate::quarantine::QuarantineEntry;
-use crate::tables::{CHUNKS, CUSTOMER_KEYS, IDENTITIES, META, PARTS, QUARANTINE, SCHEMA};
+use crate::tables::{CUSTOMER_KEYS, IDENTITIES, META, PARTS, PIECES, QUARANTINE, SCHEMA};
 
 /// Rows per chunk of a fresh part.
 pub(crate) const FRESH_CHUNK_ROWS: usize = 16 * 1024;
@@ -183,7 +183,7 @@ impl Writer {
         let mut ids = txn.open_table(IDENTITIES)?;
         let mut cks = txn.open_table(CUSTOMER_KEYS)?;
         let mut parts = txn.open_table(PARTS)?;
-        let mut chunks = txn.open_table(CHUNKS)?;
+        let mut chunks = txn.open_table(PIECES)?;
         let now = now_ns();
         let mut builders: HashMap<&str, PartData> = HashMap::new();
         let mut outcomes = Vec::with_capacity(group.len());
@@ -199,12 +199,12 @@ impl Writer {
                             refused.push(Reject { line: event.line, reason, raw: format_event(&event).into_bytes() });
                             continue;
                         }
-                        let ck = self.ids.resolve(&event, &mut c.next_ck, &mut ids, &mut cks)?;
+                        let (ck, implied) = self.ids.resolve(&event, &mut c.next_ck, &mut ids, &mut cks)?;
                         let seq = c.next_seq;
                         c.next_seq += 1;
                         receipt.seqs = Some((receipt.seqs.map_or(seq, |s| s.0), seq));
                         receipt.accepted += 1;
-                        builders.entry(event.measurement).or_default().push_event(&event, ck, seq);
+                        builders.entry(event.measurement).or_default().push_event(&event, ck, seq, implied);
                     }
                     for reject in &refused {
                         let id = match replay_of {
@@ -279,14 +279,12 @@ fn commit_failed(msg: &str) -> StoreError {
 /// Writes a part's metadata and blobs under `id`.
 pub(crate) fn write_part(
     parts: &mut Table<u64, &'static [u8]>,
-    chunks: &mut Table<(u64, u32, u32), &'static [u8]>,
+    pieces: &mut Table<(u64, u32), &'static [u8]>,
     id: u64,
     mut part: EncodedPart,
 ) -> Result<PartInfo> {
     part.meta.id = id;
-    for (chunk, col, bytes) in &part.blobs {
-        chunks.insert((id, *chunk, *col), bytes.as_slice())?;
-    }
+    crate::pieces::write(pieces, id, &part.stream)?;
     let meta_bytes = postcard::to_allocvec(&part.meta).map_err(meta_err(format!("part {id}")))?;
     parts.insert(id, meta_bytes.as_slice())?;
     PartInfo::new(part.meta).map_err(|e| StoreError::Io { path: format!("part {id} customers"), source: e })
@@ -294,10 +292,10 @@ pub(crate) fn write_part(
 
 fn delete_part(
     parts: &mut Table<u64, &'static [u8]>,
-    chunks: &mut Table<(u64, u32, u32), &'static [u8]>,
+    pieces: &mut Table<(u64, u32), &'static [u8]>,
     meta: &crate::part::PartMeta,
 ) -> Result<()> {
-    chunks.retain_in((meta.id, 0, 0)..=(meta.id, u32::MAX, u32::MAX), |_, _| false)?;
+    crate::pieces::delete(pieces, meta.id)?;
     parts.remove(meta.id)?;
     Ok(())
 }
