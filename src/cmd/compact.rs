@@ -35,7 +35,7 @@ pub fn stats(args: &StatsArgs) -> anyhow::Result<ExitCode> {
     let per_event = |bytes: u64| if s.events == 0 { 0.0 } else { bytes as f64 / s.events as f64 };
     println!("events        {}", s.events);
     println!("customers     {}", s.customers);
-    println!("parts         {} fresh, {} hour, {} day", s.parts[0], s.parts[1], s.parts[2]);
+    println!("parts         {} fresh, {} hour, {} day, {} month", s.parts[0], s.parts[1], s.parts[2], s.parts[3]);
     println!("chunk bytes   {} ({:.2} B/event)", s.chunk_bytes, per_event(s.chunk_bytes));
     println!("meta bytes    {} ({:.2} B/event)", s.meta_bytes, per_event(s.meta_bytes));
     println!("file bytes    {} ({:.2} B/event)", s.file_bytes, per_event(s.file_bytes));
@@ -84,6 +84,7 @@ fn codec_name(byte: u8) -> &'static str {
         4 => "lz4",
         5 => "dict",
         6 => "decimal",
+        7 => "seq-by-ts",
         _ => "?",
     }
 }

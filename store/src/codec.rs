@@ -39,6 +39,8 @@ pub enum Codec {
     StrDict = 5,
     /// Floats that are exact decimals: a scale byte, then the scaled integers, pco-coded.
     Decimal = 6,
+    /// Sequence numbers as residuals from a line through (ts, seq) anchors (`seqcodec.rs`).
+    SeqByTs = 7,
 }
 
 impl Codec {
@@ -50,6 +52,7 @@ impl Codec {
             4 => Codec::StrLz4,
             5 => Codec::StrDict,
             6 => Codec::Decimal,
+            7 => Codec::SeqByTs,
             other => return Err(CodecError::UnknownCodec(other)),
         })
     }
@@ -63,6 +66,7 @@ impl Codec {
             Codec::StrLz4 => "lz4",
             Codec::StrDict => "dict+lz4",
             Codec::Decimal => "decimal",
+            Codec::SeqByTs => "seq-by-ts",
         }
     }
 }
@@ -114,6 +118,24 @@ pub fn encode_column(col: &NullableColumn, range: std::ops::Range<usize>, effort
 pub fn encode_system<T: Num>(values: &[T], effort: Effort) -> Vec<u8> {
     let (codec, payload) = encode_nums(values, effort);
     frame(codec, values.len(), None, &payload)
+}
+
+/// Encodes a chunk's sequence numbers; merged parts predict them from the rows' times.
+pub fn encode_seq(ts: &[i64], seq: &[u64], effort: Effort) -> Vec<u8> {
+    match effort {
+        Effort::Fresh => encode_system(seq, effort),
+        Effort::Merged => frame(Codec::SeqByTs, seq.len(), None, &crate::seqcodec::encode(ts, seq)),
+    }
+}
+
+/// Decodes a chunk's sequence numbers, given the same rows' times.
+pub fn decode_seq(bytes: &[u8], ts: &[i64]) -> Result<Vec<u64>, CodecError> {
+    let (codec, rows, _, payload) = unframe(bytes)?;
+    match codec {
+        Codec::SeqByTs if rows == ts.len() => crate::seqcodec::decode(payload, ts),
+        Codec::SeqByTs => Err(CodecError::Corrupt(format!("{rows} seq rows for {} times", ts.len()))),
+        _ => decode_nums(codec, payload, rows),
+    }
 }
 
 /// Decodes a chunk of a column of type `ty`.

@@ -36,9 +36,11 @@ mod part;
 mod pieces;
 mod quarantine;
 mod scan;
+mod seqcodec;
 mod store;
 mod tables;
 mod types;
+mod window;
 mod writer;
 
 pub use batch::{Batch, EventError, EventRef, Reject};
@@ -51,12 +53,13 @@ pub use error::{Result, StoreError};
 pub use events::{EventFilter, StoredEvent};
 pub use identity::{IdKind, event_identifier};
 pub use lpwrite::format_event;
-pub use merge::{DAY, HOUR, MergePolicy};
+pub use merge::MergePolicy;
 pub use part::{ChunkColumn, ChunkMeta, Level, PartMeta, Stat};
 pub use quarantine::{QuarantineEntry, ReplayReport};
 pub use scan::{ColumnBatch, Scan, ScanRequest};
 pub use store::{FILE_NAME, FORMAT_VERSION, PendingWrite, Store, StoreOptions, StoreStats};
 pub use types::{Ck, ColumnKind, ColumnType, NO_CUSTOMER, Value};
+pub use window::{DAY, HOUR, month_bounds, window_of};
 pub use writer::{WriteReceipt, now_ns};
 
 /// The short name of a precision, as accepted by [`Precision::parse`].

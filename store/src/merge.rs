@@ -21,12 +21,7 @@ use crate::part::{EncodedPart, Level, PartData, PartInfo};
 use crate::tables::PIECES;
 use crate::writer::{Request, Swap, now_ns};
 
-/// One hour in ns.
-pub const HOUR: i64 = 3_600_000_000_000;
-/// One day in ns.
-pub const DAY: i64 = 24 * HOUR;
-/// Late events may still arrive this long after a day ends before it is closed.
-const GRACE: i64 = HOUR;
+use crate::window::window_of;
 /// Rows per chunk of a merged part.
 pub(crate) const MERGED_CHUNK_ROWS: usize = 64 * 1024;
 
@@ -53,12 +48,6 @@ pub(crate) struct Job {
     pub(crate) inputs: Vec<Arc<PartInfo>>,
 }
 
-/// The window an event at `ts` belongs in, given the time now.
-pub(crate) fn window_of(ts: i64, now: i64) -> (Level, i64) {
-    let day = ts.div_euclid(DAY) * DAY;
-    if day.saturating_add(DAY + GRACE) <= now { (Level::Day, day) } else { (Level::Hour, ts.div_euclid(HOUR) * HOUR) }
-}
-
 /// The next merge worth doing, if any. `force` merges fresh parts even below the trigger.
 pub(crate) fn plan(manifest: &Manifest, now: i64, policy: &MergePolicy, force: bool) -> Option<Job> {
     for parts in manifest.parts.values() {
@@ -81,13 +70,24 @@ pub(crate) fn plan(manifest: &Manifest, now: i64, policy: &MergePolicy, force: b
         for p in parts.iter().filter(|p| p.meta.level != Level::Fresh) {
             windows.entry(window_of(p.meta.window_start, now)).or_default().push(p);
         }
-        for group in windows.values() {
-            let total: u64 = group.iter().map(|p| p.meta.rows).sum();
+        for group in windows.values_mut() {
+            // Smallest first: when a window holds more than one job can, merging its small
+            // parts still reduces the count, and the large ones are already as good as it gets.
+            group.sort_by_key(|p| p.meta.rows);
+            let mut rows = 0;
+            let fits: Vec<_> = group
+                .iter()
+                .take_while(|p| {
+                    rows += p.meta.rows;
+                    rows <= policy.max_job_rows
+                })
+                .collect();
+            let total: u64 = fits.iter().map(|p| p.meta.rows).sum();
             let needed = total.div_ceil(policy.max_part_rows).max(1) as usize;
             let outdated =
-                group.iter().any(|p| (p.meta.level, p.meta.window_start) != window_of(p.meta.window_start, now));
-            if (group.len() > needed || outdated) && total <= policy.max_job_rows {
-                return Some(Job { inputs: group.iter().map(|p| Arc::clone(p)).collect() });
+                fits.iter().any(|p| (p.meta.level, p.meta.window_start) != window_of(p.meta.window_start, now));
+            if !fits.is_empty() && (fits.len() > needed || outdated) {
+                return Some(Job { inputs: fits.into_iter().map(|p| Arc::clone(p)).collect() });
             }
         }
     }
@@ -106,10 +106,12 @@ pub(crate) fn read_part(txn: &ReadTransaction, part: &PartInfo) -> Result<PartDa
             let column = column.to_owned();
             move |source| StoreError::Chunk { part: meta.id, chunk, column, source }
         };
+        let ts: Vec<i64> = decode_system(blob(COL_TS)?.bytes()).map_err(err("ts"))?;
+        let seq = codec::decode_seq(blob(COL_SEQ)?.bytes(), &ts).map_err(err("seq"))?;
         let mut piece = PartData {
-            ts: decode_system(blob(COL_TS)?.bytes()).map_err(err("ts"))?,
+            ts,
             ck: decode_system(blob(COL_CK)?.bytes()).map_err(err("ck"))?,
-            seq: decode_system(blob(COL_SEQ)?.bytes()).map_err(err("seq"))?,
+            seq,
             columns: Vec::with_capacity(meta.columns.len()),
         };
         for (i, def) in meta.columns.iter().enumerate() {

@@ -22,6 +22,8 @@ pub enum Level {
     Hour,
     /// Merged, one day window, sorted by (ck, ts, seq).
     Day,
+    /// Merged, one UTC calendar month, sorted by (ck, ts, seq).
+    Month,
 }
 
 /// Min and max of a numeric column chunk, for pruning and reports.
@@ -270,7 +272,7 @@ impl PartData {
             let ck = &self.ck[range.clone()];
             push(codec::encode_system(ts, effort), 0, stat_of(ts, Stat::I64));
             push(codec::encode_system(ck, effort), 0, Stat::None);
-            push(codec::encode_system(&self.seq[range.clone()], effort), 0, Stat::None);
+            push(codec::encode_seq(ts, &self.seq[range.clone()], effort), 0, Stat::None);
             for (_, col) in &self.columns {
                 let nulls = col.valid.as_ref().map_or(0, |v| range.clone().filter(|r| !v.get(*r)).count());
                 let stat = column_stat(col, range.clone());
@@ -308,7 +310,9 @@ impl PartData {
     }
 
     fn chunk_ranges(&self, max_rows: usize) -> Vec<std::ops::Range<usize>> {
-        const MAX_STR_BYTES: usize = 160 * 1024;
+        // Bounds the memory one chunk takes to decode; redb values stay small whatever this is,
+        // because part streams are stored as pieces.
+        const MAX_STR_BYTES: usize = 2 << 20;
         let str_cols: Vec<_> = self
             .columns
             .iter()

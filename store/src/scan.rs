@@ -177,10 +177,16 @@ impl Scan {
         };
         let req = &self.request;
         let need_filter = !req.chunk_inside(cm);
-        let need_ts = req.with_ts || need_filter;
+        let need_ts = req.with_ts || req.with_seq || need_filter;
         let need_ck = req.with_ck || (need_filter && req.customers.is_some());
         let ts: Vec<i64> =
             if need_ts { decode_system(blob(COL_TS)?.bytes()).map_err(sys_err("ts"))? } else { Vec::new() };
+        // Merged parts store seq relative to ts, so it is decoded before the rows are picked.
+        let seq: Vec<u64> = if req.with_seq {
+            codec::decode_seq(blob(COL_SEQ)?.bytes(), &ts).map_err(sys_err("seq"))?
+        } else {
+            Vec::new()
+        };
         let ck: Vec<Ck> =
             if need_ck { decode_system(blob(COL_CK)?.bytes()).map_err(sys_err("ck"))? } else { Vec::new() };
         let rows: Option<Vec<usize>> = need_filter.then(|| {
@@ -208,7 +214,7 @@ impl Scan {
             columns: Vec::new(),
         };
         if req.with_seq {
-            batch.seq = pick(decode_system(blob(COL_SEQ)?.bytes()).map_err(sys_err("seq"))?, &rows);
+            batch.seq = pick(seq, &rows);
         }
         for (i, def) in meta.columns.iter().enumerate() {
             if req.columns.as_ref().is_some_and(|names| !names.contains(&def.name)) {

@@ -68,8 +68,8 @@ impl PendingWrite {
 /// Counts for reports and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreStats {
-    /// Live parts per level (fresh, hour, day).
-    pub parts: [u64; 3],
+    /// Live parts per level (fresh, hour, day, month).
+    pub parts: [u64; 4],
     /// Events stored.
     pub events: u64,
     /// Encoded bytes of all chunks.
@@ -311,6 +311,7 @@ impl Store {
                 Level::Fresh => 0,
                 Level::Hour => 1,
                 Level::Day => 2,
+                Level::Month => 3,
             };
             stats.parts[level] += 1;
             stats.events += p.meta.rows;
