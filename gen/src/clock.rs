@@ -105,18 +105,15 @@ fn day_factor(day: i64) -> u32 {
     }
 }
 
-/// Gregorian (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+/// Gregorian (year, month, day) of a day count since 1970-01-01. Days outside the `time`
+/// crate's range (years beyond +-9999) cannot come from an i64 ns start, so they map to the epoch.
 pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    // The Julian day number of 1970-01-01 is 2,440,588.
+    let date = i32::try_from(z + 2_440_588)
+        .ok()
+        .and_then(|jd| time::Date::from_julian_day(jd).ok())
+        .unwrap_or(time::Date::from_julian_day(2_440_588).expect("1970-01-01 is in range"));
+    (i64::from(date.year()), u32::from(u8::from(date.month())), u32::from(date.day()))
 }
 
 #[cfg(test)]

@@ -23,37 +23,21 @@ pub fn window_of(ts: i64, now: i64) -> (Level, i64) {
 
 /// Start of the UTC calendar month holding `ts`, and start of the next one (ns).
 pub fn month_bounds(ts: i64) -> (i64, i64) {
-    let days = ts.div_euclid(DAY);
-    let (y, m, _) = civil_from_days(days);
-    let start = days_from_civil(y, m, 1);
-    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    let next = days_from_civil(ny, nm, 1);
-    (start.saturating_mul(DAY), next.saturating_mul(DAY))
-}
-
-// Howard Hinnant's algorithms (public domain, "chrono-Compatible Low-Level Date Algorithms"):
-// exact for the whole proleptic Gregorian calendar, no tables.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    // Every i64 of ns lies within years 1677-2262, well inside `time`'s range.
+    let date = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ts))
+        .expect("an i64 of nanoseconds is a valid date")
+        .date();
+    let first = date.replace_day(1).expect("every month has a day 1");
+    let next = match date.month() {
+        time::Month::December => time::Date::from_calendar_date(date.year() + 1, time::Month::January, 1),
+        m => time::Date::from_calendar_date(date.year(), m.next(), 1),
+    }
+    .expect("the first of a month next to a valid one is valid");
+    // The first and last months an i64 reaches start or end outside it: clamp.
+    let ns = |d: time::Date| {
+        d.midnight().assume_utc().unix_timestamp_nanos().clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+    };
+    (ns(first), ns(next))
 }
 
 #[cfg(test)]
@@ -73,10 +57,10 @@ mod tests {
         // 1969-12-31T23:59:59Z and 1970-01-01.
         assert_eq!(month_bounds(-1_000_000_000), (-31 * DAY, 0));
         assert_eq!(month_bounds(0), (0, 31 * DAY));
-        for days in [-800_000i64, -1, 0, 59, 10_000, 20_000, 2_000_000] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
+        // The last month an i64 of ns reaches: April 2262, whose end is past i64::MAX.
+        assert_eq!(month_bounds(i64::MAX).1, i64::MAX);
+        assert_eq!(month_bounds(i64::MIN).0, i64::MIN);
+        assert!(month_bounds(i64::MIN).1 > i64::MIN);
     }
 
     #[test]
