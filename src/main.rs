@@ -53,9 +53,15 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // `cxp events | head` closes the pipe early: that is how the reader says "enough".
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("cxp: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }

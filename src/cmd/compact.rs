@@ -12,8 +12,8 @@ pub fn run(dir: &Path) -> anyhow::Result<ExitCode> {
     let before = store.stats()?.file_bytes;
     let merges = store.compact().context("compacting")?;
     let after = std::fs::metadata(dir.join(cxp_store::FILE_NAME)).map(|m| m.len()).unwrap_or(0);
-    println!("merges    {merges}");
-    println!("file      {} -> {} bytes", before, after);
+    crate::outln!("merges    {merges}")?;
+    crate::outln!("file      {} -> {} bytes", before, after)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -33,24 +33,24 @@ pub fn stats(args: &StatsArgs) -> anyhow::Result<ExitCode> {
     let store = super::open_store(&args.data, StoreOptions { auto_merge: false, ..StoreOptions::default() })?;
     let s = store.stats()?;
     let per_event = |bytes: u64| if s.events == 0 { 0.0 } else { bytes as f64 / s.events as f64 };
-    println!("events        {}", s.events);
-    println!("customers     {}", s.customers);
-    println!("parts         {} fresh, {} hour, {} day, {} month", s.parts[0], s.parts[1], s.parts[2], s.parts[3]);
-    println!("chunk bytes   {} ({:.2} B/event)", s.chunk_bytes, per_event(s.chunk_bytes));
-    println!("meta bytes    {} ({:.2} B/event)", s.meta_bytes, per_event(s.meta_bytes));
-    println!("file bytes    {} ({:.2} B/event)", s.file_bytes, per_event(s.file_bytes));
-    println!("quarantined   {}", s.quarantined);
+    crate::outln!("events        {}", s.events)?;
+    crate::outln!("customers     {}", s.customers)?;
+    crate::outln!("parts         {} fresh, {} hour, {} day, {} month", s.parts[0], s.parts[1], s.parts[2], s.parts[3])?;
+    crate::outln!("chunk bytes   {} ({:.2} B/event)", s.chunk_bytes, per_event(s.chunk_bytes))?;
+    crate::outln!("meta bytes    {} ({:.2} B/event)", s.meta_bytes, per_event(s.meta_bytes))?;
+    crate::outln!("file bytes    {} ({:.2} B/event)", s.file_bytes, per_event(s.file_bytes))?;
+    crate::outln!("quarantined   {}", s.quarantined)?;
     if args.columns {
-        print_columns(&store.parts()?, s.events);
+        print_columns(&store.parts()?, s.events)?;
     }
     if let Some(e) = &s.last_merge_error {
-        println!("last merge error: {e}");
+        crate::outln!("last merge error: {e}")?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 // Bytes per event (of all events) by measurement and column, with the codecs seen.
-fn print_columns(parts: &[cxp_store::PartMeta], events: u64) {
+fn print_columns(parts: &[cxp_store::PartMeta], events: u64) -> std::io::Result<()> {
     use std::collections::BTreeMap;
     let mut by: BTreeMap<(String, String), (u64, BTreeMap<u8, u64>)> = BTreeMap::new();
     for p in parts {
@@ -69,11 +69,16 @@ fn print_columns(parts: &[cxp_store::PartMeta], events: u64) {
     }
     let mut rows: Vec<_> = by.into_iter().collect();
     rows.sort_by_key(|r| std::cmp::Reverse(r.1.0));
-    println!("{:<14} {:<22} {:>10} {:>9}  codecs (chunks)", "measurement", "column", "bytes", "B/event");
+    crate::outln!("{:<14} {:<22} {:>10} {:>9}  codecs (chunks)", "measurement", "column", "bytes", "B/event")?;
     for ((m, c), (bytes, codecs)) in rows {
         let codecs: Vec<String> = codecs.iter().map(|(k, n)| format!("{}x{n}", codec_name(*k))).collect();
-        println!("{m:<14} {c:<22} {bytes:>10} {:>9.3}  {}", bytes as f64 / events.max(1) as f64, codecs.join(" "));
+        crate::outln!(
+            "{m:<14} {c:<22} {bytes:>10} {:>9.3}  {}",
+            bytes as f64 / events.max(1) as f64,
+            codecs.join(" ")
+        )?;
     }
+    Ok(())
 }
 
 fn codec_name(byte: u8) -> &'static str {

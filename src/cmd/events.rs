@@ -72,14 +72,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             lp_line(e)
         };
-        if let Err(err) = writeln!(out, "{line}") {
-            if err.kind() == std::io::ErrorKind::BrokenPipe {
-                return Ok(ExitCode::SUCCESS);
-            }
-            return Err(err.into());
-        }
+        writeln!(out, "{line}")?;
     }
-    out.flush().or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e) })?;
+    out.flush()?;
     drop(store_close(store));
     Ok(ExitCode::SUCCESS)
 }

@@ -76,20 +76,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let elapsed = started.elapsed();
     store.close().context("closing the store")?;
     let rate = totals.accepted as f64 / elapsed.as_secs_f64().max(1e-9);
-    println!("accepted  {}", totals.accepted);
-    println!("rejected  {}", totals.rejected);
+    crate::outln!("accepted  {}", totals.accepted)?;
+    crate::outln!("rejected  {}", totals.rejected)?;
     let mut kinds: Vec<_> = totals.reasons.iter().collect();
     kinds.sort_by_key(|k| std::cmp::Reverse(k.1.0));
     for (kind, (count, example)) in kinds.iter().take(10) {
-        println!("  {count:>8}  {kind}  (first: {example})");
+        crate::outln!("  {count:>8}  {kind}  (first: {example})")?;
     }
     if kinds.len() > 10 {
-        println!("  ... and {} more kinds of reason", kinds.len() - 10);
+        crate::outln!("  ... and {} more kinds of reason", kinds.len() - 10)?;
     }
-    println!("elapsed   {:.2} s", elapsed.as_secs_f64());
-    println!("rate      {rate:.0} events/s");
+    crate::outln!("elapsed   {:.2} s", elapsed.as_secs_f64())?;
+    crate::outln!("rate      {rate:.0} events/s")?;
     if totals.rejected > 0 {
-        println!("see the refused lines with: cxp quarantine --data {}", args.data.display());
+        crate::outln!("see the refused lines with: cxp quarantine --data {}", args.data.display())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -28,3 +28,12 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
         Err(e) => i64::try_from(e.duration().as_nanos()).map(|n| -n).map_err(|_| format!("{s:?} is out of range")),
     }
 }
+
+/// `println!` that returns write errors (a closed pipe) instead of panicking.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}

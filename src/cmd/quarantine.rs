@@ -28,19 +28,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = super::open_store(&args.data, StoreOptions { auto_merge: false, ..StoreOptions::default() })?;
     if args.replay {
         let report = store.replay_quarantine(None).context("replaying")?;
-        println!("stored {}, still rejected {}", report.stored, report.still_rejected);
+        crate::outln!("stored {}, still rejected {}", report.stored, report.still_rejected)?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(fix) = &args.fix {
         let id: u64 = fix[0].parse().with_context(|| format!("{:?} is not an entry id", fix[0]))?;
         return match store.fix_quarantine(id, fix[1].as_bytes()).context("replaying")? {
             Some(r) if r.stored > 0 => {
-                println!("entry {id} stored");
+                crate::outln!("entry {id} stored")?;
                 Ok(ExitCode::SUCCESS)
             }
             Some(_) => {
                 let reason = store.quarantine(id - 1, 1)?.into_iter().next().map(|e| e.reason).unwrap_or_default();
-                println!("entry {id} still refused: {reason}");
+                crate::outln!("entry {id} still refused: {reason}")?;
                 Ok(ExitCode::from(1))
             }
             None => {
@@ -61,9 +61,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     "id": e.id, "received_ns": e.received_ns, "source": e.source, "line": e.line,
                     "reason": e.reason, "precision": e.precision, "raw": raw,
                 });
-                println!("{v}");
+                crate::outln!("{v}")?;
             } else {
-                println!("#{} {} line {}: {}\n    {}", e.id, e.source, e.line, e.reason, raw);
+                crate::outln!("#{} {} line {}: {}\n    {}", e.id, e.source, e.line, e.reason, raw)?;
             }
         }
     }

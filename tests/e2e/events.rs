@@ -74,3 +74,28 @@ fn filters_by_customer_measurement_time_and_limit() {
     assert_eq!(bad_time.code, 2);
     assert!(bad_time.stderr.contains("RFC 3339"), "{}", bad_time.stderr);
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    use std::io::Read;
+    let mut lines = String::new();
+    for i in 0..50_000 {
+        lines.push_str(&format!("m,customer=c-{i} f={i}i {i}\n"));
+    }
+    let (_dir, data) = store_with(&lines);
+    for args in [vec!["events", "--data", path(&data)], vec!["stats", "--data", path(&data), "--columns"]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cxp"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut first = [0u8; 16];
+        child.stdout.take().expect("piped").read_exact(&mut first).expect("some output");
+        // The pipe is closed here, like `| head -c 16`.
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
