@@ -43,6 +43,9 @@ pub struct Reject {
     pub reason: String,
     /// The line as received.
     pub raw: Vec<u8>,
+    /// The precision `raw`'s timestamp is in, when it differs from the batch's (the writer
+    /// keeps refused events re-written with a nanosecond timestamp).
+    pub precision: Option<Precision>,
 }
 
 /// A field value borrowed from a batch.
@@ -98,6 +101,8 @@ pub struct Batch {
     rejects: Vec<Reject>,
     source: String,
     precision: Precision,
+    // The time given to lines without a timestamp; the quarantine keeps it so a replay agrees.
+    received_ns: Option<i64>,
 }
 
 /// What [`Batch::push_event`] refuses: events the store could never hold.
@@ -124,6 +129,12 @@ pub enum EventError {
     /// A float that line protocol cannot carry.
     #[error("field {0:?} is not a finite number")]
     NotFinite(String),
+    /// A time outside what line protocol (and every scan range) can express.
+    #[error("timestamp {0} is out of range")]
+    TimestampOutOfRange(i64),
+    /// The batch's string arena is full (4 GiB): start another batch.
+    #[error("batch is full")]
+    Full,
 }
 
 impl Batch {
@@ -140,6 +151,12 @@ impl Batch {
     /// The timestamp precision of the batch's line-protocol input (kept with rejects).
     pub fn precision(&self) -> Precision {
         self.precision
+    }
+
+    /// When the batch's input was received (the time given to lines without a timestamp), if
+    /// it came from line protocol.
+    pub fn received_ns(&self) -> Option<i64> {
+        self.received_ns
     }
 
     /// Number of events (rejects not counted).
@@ -177,6 +194,13 @@ impl Batch {
     ) -> Result<(), EventError> {
         if measurement.is_empty() {
             return Err(EventError::NoMeasurement);
+        }
+        if ts.unsigned_abs() > cxp_lp::MAX_TIMESTAMP_NANOS.unsigned_abs() {
+            return Err(EventError::TimestampOutOfRange(ts));
+        }
+        // Spans are u32 offsets; a batch this large is a caller bug, not a reason to corrupt.
+        if self.arena.len() > (u32::MAX as usize) / 2 {
+            return Err(EventError::Full);
         }
         let (tag_start, field_start, arena_len) = (self.tags.len(), self.fields.len(), self.arena.len());
         let result = self.push_parts(measurement, ts, tags, fields, tag_start, field_start);
@@ -254,6 +278,7 @@ impl Batch {
     /// line, so that a file read in blocks reports lines of the whole file.
     pub fn push_line_protocol(&mut self, input: &[u8], options: ParseOptions, now_ns: i64, first_line: u64) {
         self.precision = options.precision;
+        self.received_ns = Some(now_ns);
         for parsed in cxp_lp::lines(input, options) {
             let line_no = first_line + parsed.line_no as u64 - 1;
             let outcome = match &parsed.result {
@@ -265,7 +290,7 @@ impl Batch {
                 Err(e) => Err(reason_of(e)),
             };
             if let Err(reason) = outcome {
-                self.rejects.push(Reject { line: line_no, reason, raw: parsed.raw.to_vec() });
+                self.rejects.push(Reject { line: line_no, reason, raw: parsed.raw.to_vec(), precision: None });
             }
         }
     }

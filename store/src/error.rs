@@ -41,6 +41,13 @@ pub enum StoreError {
         /// Decoder error.
         source: postcard::Error,
     },
+    /// All 2^32 - 1 customer keys are in use.
+    #[error("customer keys exhausted: this store holds 2^32 - 1 identifiers")]
+    CustomerKeysExhausted,
+    /// A commit failed after it may have reached the disk (redb cannot tell): the batches of
+    /// the group may or may not be stored. Reopen the store before writing again.
+    #[error("commit failed, its batches may or may not be durable (reopen the store): {0}")]
+    CommitUncertain(String),
     /// The writer thread has stopped (after a panic or at shutdown): nothing more can be
     /// written through this handle.
     #[error("the store's writer has stopped")]

@@ -48,7 +48,7 @@ impl IdKind {
 /// The identifier an event is keyed by: `customer` wins over `anon`, a tag over a field.
 pub fn event_identifier<'a>(event: &EventRef<'a>) -> Option<(IdKind, std::borrow::Cow<'a, str>)> {
     for kind in IdKind::ALL {
-        if let Some(v) = event.tag(kind.key()) {
+        if let Some(v) = event.tag(kind.key()).filter(|v| !v.is_empty()) {
             return Some((kind, v.into()));
         }
         match event.field(kind.key()) {
@@ -102,7 +102,7 @@ impl IdentityMap {
             return Ok((*ck, redundant));
         }
         let ck = *next_ck;
-        *next_ck += 1;
+        *next_ck = next_ck.checked_add(1).ok_or(crate::error::StoreError::CustomerKeysExhausted)?;
         ids.insert((kind as u8, id.as_ref()), ck)?;
         cks.insert(ck, (kind as u8, id.as_ref()))?;
         self.keys[kind.slot()].insert(id.as_ref().into(), ck);

@@ -249,43 +249,61 @@ impl Store {
     /// and stores those that now pass; the others stay with their new reason. `ids = None`
     /// replays every entry.
     pub fn replay_quarantine(&self, ids: Option<&[u64]>) -> Result<ReplayReport> {
-        self.replay(ids, None)
+        let entries = match ids {
+            Some(ids) => ids.iter().filter_map(|id| self.quarantine_entry(*id).transpose()).collect::<Result<_>>()?,
+            None => {
+                let mut all = Vec::new();
+                loop {
+                    let page = self.quarantine(all.last().map_or(0, |e: &QuarantineEntry| e.id), 10_000)?;
+                    if page.is_empty() {
+                        break;
+                    }
+                    all.extend(page);
+                }
+                all
+            }
+        };
+        self.replay(entries, None)
+    }
+
+    /// One quarantine entry.
+    pub fn quarantine_entry(&self, id: u64) -> Result<Option<QuarantineEntry>> {
+        let (_, txn) = self.shared.snapshot()?;
+        let table = txn.open_table(QUARANTINE)?;
+        let Some(v) = table.get(id)? else { return Ok(None) };
+        postcard::from_bytes(v.value()).map(Some).map_err(meta_err(format!("quarantine entry {id}")))
     }
 
     /// Replaces quarantine entry `id`'s line with `fixed` (same precision and receive time)
     /// and replays it: stored and removed if it now passes, kept with the new reason if not.
     /// Returns `None` when there is no such entry.
     pub fn fix_quarantine(&self, id: u64, fixed: &[u8]) -> Result<Option<ReplayReport>> {
-        if self.quarantine(id.saturating_sub(1), 1)?.first().is_none_or(|e| e.id != id) {
-            return Ok(None);
-        }
-        self.replay(Some(&[id]), Some(fixed)).map(Some)
+        let Some(entry) = self.quarantine_entry(id)? else { return Ok(None) };
+        self.replay(vec![entry], Some(fixed)).map(Some)
     }
 
-    fn replay(&self, ids: Option<&[u64]>, fixed: Option<&[u8]>) -> Result<ReplayReport> {
-        let mut entries = Vec::new();
-        let mut after = 0;
-        loop {
-            let page = self.quarantine(after, 10_000)?;
-            let Some(last) = page.last() else { break };
-            after = last.id;
-            entries.extend(page.into_iter().filter(|e| ids.is_none_or(|ids| ids.contains(&e.id))));
-        }
+    fn replay(&self, entries: Vec<QuarantineEntry>, fixed: Option<&[u8]>) -> Result<ReplayReport> {
+        let mut report = ReplayReport::default();
         let mut pending = Vec::with_capacity(entries.len());
         for e in entries {
             let precision = cxp_lp::Precision::parse(&e.precision).unwrap_or_default();
             let options = cxp_lp::ParseOptions { precision, ..cxp_lp::ParseOptions::default() };
             let mut batch = Batch::new(e.source.clone());
             batch.push_line_protocol(fixed.unwrap_or(&e.raw), options, e.received_ns, e.line.max(1));
+            if batch.is_empty() {
+                // A fix that is blank or only comments would delete the entry and store
+                // nothing: keep the entry instead.
+                report.still_rejected += 1;
+                continue;
+            }
             pending.push(self.send_write(batch, Some(e.id))?);
         }
-        let mut report = ReplayReport::default();
         for p in pending {
             let receipt = p.wait()?;
-            if receipt.rejected.is_empty() {
-                report.stored += 1;
-            } else {
-                report.still_rejected += 1;
+            match (receipt.accepted, receipt.rejected.is_empty()) {
+                (_, false) => report.still_rejected += 1,
+                (0, true) => {} // replayed meanwhile by another caller
+                _ => report.stored += 1,
             }
         }
         Ok(report)

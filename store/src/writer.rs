@@ -102,7 +102,7 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            match self.commit_group(&group) {
+            match self.commit_group(&mut group) {
                 Ok(outcomes) => {
                     for (req, outcome) in group.into_iter().zip(outcomes) {
                         match (req, outcome) {
@@ -113,11 +113,10 @@ impl Writer {
                     }
                 }
                 Err(e) => {
-                    let msg = e.to_string();
                     for req in group {
                         match req {
-                            Request::Write { reply, .. } => drop(reply.send(Err(commit_failed(&msg)))),
-                            Request::Swap { reply, .. } => drop(reply.send(Err(commit_failed(&msg)))),
+                            Request::Write { reply, .. } => drop(reply.send(Err(e.to_store_error()))),
+                            Request::Swap { reply, .. } => drop(reply.send(Err(e.to_store_error()))),
                         }
                     }
                 }
@@ -130,9 +129,9 @@ impl Writer {
         }
     }
 
-    fn commit_group(&mut self, group: &[Request]) -> Result<Vec<Outcome>> {
-        let mut txn = self.shared.db.begin_write()?;
-        txn.set_durability(Durability::Immediate).map_err(|e| StoreError::Storage(e.into()))?;
+    fn commit_group(&mut self, group: &mut [Request]) -> Result<Vec<Outcome>, GroupError> {
+        let mut txn = self.shared.db.begin_write().map_err(|e| GroupError::NotWritten(e.to_string()))?;
+        txn.set_durability(Durability::Immediate).map_err(|e| GroupError::NotWritten(e.to_string()))?;
         txn.set_quick_repair(true);
         let mut counters = self.counters;
         let built = self.build(&txn, group, &mut counters);
@@ -141,7 +140,7 @@ impl Writer {
             Err(e) => {
                 self.catalog.rollback();
                 self.ids.rollback();
-                return Err(e);
+                return Err(GroupError::NotWritten(e.to_string()));
             }
         };
         let committed = {
@@ -167,7 +166,8 @@ impl Writer {
             Err(e) => {
                 self.catalog.rollback();
                 self.ids.rollback();
-                Err(e.into())
+                // redb: a failed commit may still have reached the disk.
+                Err(GroupError::Uncertain(e.to_string()))
             }
         }
     }
@@ -176,7 +176,7 @@ impl Writer {
     fn build(
         &mut self,
         txn: &WriteTransaction,
-        group: &[Request],
+        group: &mut [Request],
         c: &mut Counters,
     ) -> Result<(Vec<Outcome>, Vec<PartInfo>, Vec<u64>)> {
         let mut quarantine = txn.open_table(QUARANTINE)?;
@@ -189,14 +189,34 @@ impl Writer {
         let mut outcomes = Vec::with_capacity(group.len());
         let mut added = Vec::new();
         let mut removed = Vec::new();
-        for req in group {
+        for req in group.iter_mut() {
             match req {
                 Request::Write { batch, replay_of, .. } => {
+                    // A replay whose entry is gone was replayed by someone else meanwhile:
+                    // storing it again would duplicate its events.
+                    let original = match replay_of {
+                        Some(id) => match quarantine.get(*id)? {
+                            Some(v) => Some(
+                                postcard::from_bytes::<QuarantineEntry>(v.value())
+                                    .map_err(meta_err(format!("quarantine entry {id}")))?,
+                            ),
+                            None => {
+                                outcomes.push(Outcome::Write(WriteReceipt::default()));
+                                continue;
+                            }
+                        },
+                        None => None,
+                    };
                     let mut receipt = WriteReceipt::default();
                     let mut refused = batch.rejects().to_vec();
                     for event in batch.events() {
                         if let Err(reason) = self.catalog.check_and_stage(&event) {
-                            refused.push(Reject { line: event.line, reason, raw: format_event(&event).into_bytes() });
+                            refused.push(Reject {
+                                line: event.line,
+                                reason,
+                                raw: format_event(&event).into_bytes(),
+                                precision: Some(cxp_lp::Precision::Nanoseconds),
+                            });
                             continue;
                         }
                         let (ck, implied) = self.ids.resolve(&event, &mut c.next_ck, &mut ids, &mut cks)?;
@@ -206,9 +226,12 @@ impl Writer {
                         receipt.accepted += 1;
                         builders.entry(event.measurement).or_default().push_event(&event, ck, seq, implied);
                     }
-                    for reject in &refused {
-                        let id = match replay_of {
-                            Some(id) => *id,
+                    for (i, reject) in refused.iter().enumerate() {
+                        // A replayed line refused again keeps its entry (id, receive time, source,
+                        // line); further lines of a multi-line fix get entries of their own.
+                        let keep = original.as_ref().filter(|_| i == 0);
+                        let id = match keep {
+                            Some(e) => e.id,
                             None => {
                                 c.next_quarantine += 1;
                                 c.next_quarantine - 1
@@ -216,23 +239,26 @@ impl Writer {
                         };
                         let entry = QuarantineEntry {
                             id,
-                            received_ns: now,
-                            source: batch.source().to_owned(),
-                            line: reject.line,
+                            received_ns: original
+                                .as_ref()
+                                .map_or_else(|| batch.received_ns().unwrap_or(now), |e| e.received_ns),
+                            source: original.as_ref().map_or_else(|| batch.source().to_owned(), |e| e.source.clone()),
+                            line: keep.map_or(reject.line, |e| e.line),
                             reason: reject.reason.clone(),
-                            precision: crate::precision_name(batch.precision()).to_owned(),
+                            precision: crate::precision_name(reject.precision.unwrap_or(batch.precision())).to_owned(),
                             raw: reject.raw.clone(),
                         };
                         let bytes = postcard::to_allocvec(&entry).map_err(meta_err("quarantine entry"))?;
                         quarantine.insert(id, bytes.as_slice())?;
                     }
-                    if let (Some(id), true) = (replay_of, refused.is_empty()) {
-                        quarantine.remove(*id)?;
+                    if let (Some(e), true) = (&original, refused.is_empty()) {
+                        quarantine.remove(e.id)?;
                     }
                     receipt.rejected = refused;
                     outcomes.push(Outcome::Write(receipt));
                 }
                 Request::Swap { swap, .. } => {
+                    let added_parts = std::mem::take(&mut swap.added);
                     let live = self.shared.current.lock().unwrap_or_else(|p| p.into_inner()).clone();
                     let all_live = swap.removed.iter().all(|id| live.all().any(|p| p.meta.id == *id));
                     if !all_live {
@@ -246,10 +272,10 @@ impl Writer {
                             delete_part(&mut parts, &mut chunks, &meta.meta)?;
                         }
                     }
-                    for part in &swap.added {
+                    for part in added_parts {
                         let id = c.next_part;
                         c.next_part += 1;
-                        added.push(write_part(&mut parts, &mut chunks, id, part.clone())?);
+                        added.push(write_part(&mut parts, &mut chunks, id, part)?);
                     }
                     removed.extend_from_slice(&swap.removed);
                     outcomes.push(Outcome::Swap(Ok(())));
@@ -272,8 +298,23 @@ impl Writer {
     }
 }
 
-fn commit_failed(msg: &str) -> StoreError {
-    StoreError::Io { path: "commit".into(), source: std::io::Error::other(msg.to_owned()) }
+/// Why a group commit failed, sent to every batch of the group.
+enum GroupError {
+    /// Nothing of the group reached the disk: retrying is safe.
+    NotWritten(String),
+    /// The commit itself failed: redb cannot say whether it is durable.
+    Uncertain(String),
+}
+
+impl GroupError {
+    fn to_store_error(&self) -> StoreError {
+        match self {
+            GroupError::NotWritten(msg) => {
+                StoreError::Io { path: "write transaction".into(), source: std::io::Error::other(msg.clone()) }
+            }
+            GroupError::Uncertain(msg) => StoreError::CommitUncertain(msg.clone()),
+        }
+    }
 }
 
 /// Writes a part's metadata and blobs under `id`.
