@@ -274,7 +274,7 @@ fn encode_decimal(values: &[f64]) -> Option<(Codec, Vec<u8>)> {
         })
     })?;
     let ints: Vec<i64> = values.iter().map(|v| (v * POW10[scale]).round() as i64).collect();
-    let (_, bytes) = encode_nums(&ints, Effort::Merged);
+    let (Codec::Pco, bytes) = encode_nums(&ints, Effort::Merged) else { return None };
     let mut out = Vec::with_capacity(1 + bytes.len());
     out.push(scale as u8);
     out.extend_from_slice(&bytes);
@@ -303,14 +303,17 @@ fn encode_strs(col: &StrColumn, range: std::ops::Range<usize>, effort: Effort) -
             codes.push(code);
         }
         // A dictionary only pays when values repeat; unique ids and free text go plain.
-        if order.len() * 2 <= range.len() {
+        if order.len() * 2 <= range.len() && !codes.is_empty() {
             let dict_bytes = lz4_flex::block::compress_prepend_size(&str_block(order.iter().copied()));
-            let (_, code_bytes) = encode_nums(&codes, Effort::Merged);
+            let (codes_codec, code_bytes) = encode_nums(&codes, Effort::Merged);
             let mut out = Vec::with_capacity(4 + dict_bytes.len() + code_bytes.len());
             out.extend_from_slice(&(dict_bytes.len() as u32).to_le_bytes());
             out.extend_from_slice(&dict_bytes);
             out.extend_from_slice(&code_bytes);
-            return (Codec::StrDict, out);
+            // The decoder reads pco codes; should pco ever refuse them, store the strings plain.
+            if codes_codec == Codec::Pco {
+                return (Codec::StrDict, out);
+            }
         }
     }
     let block = str_block(range.map(|i| col.get(i)));

@@ -19,9 +19,8 @@ pub struct Manifest {
 impl Manifest {
     /// Adds a part.
     pub(crate) fn add(&mut self, part: PartInfo) {
-        let list = self.parts.entry(part.meta.measurement.clone()).or_default();
-        list.push(Arc::new(part));
-        list.sort_by_key(|p| p.meta.id);
+        // Part ids only grow, and `load` reads them in key order: pushing keeps lists sorted.
+        self.parts.entry(part.meta.measurement.clone()).or_default().push(Arc::new(part));
     }
 
     /// Removes parts by id.
@@ -52,6 +51,8 @@ pub(crate) struct Shared {
     // One merge at a time (background merger or `merge_all`), so that two never pick the
     // same parts.
     pub(crate) merging: Mutex<()>,
+    // Parts whose merge failed (unreadable chunks): skipped by later merges.
+    pub(crate) unmergeable: Mutex<std::collections::HashSet<u64>>,
 }
 
 impl Shared {

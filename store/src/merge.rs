@@ -6,7 +6,7 @@
 //! A merge reads a snapshot, does all decoding, sorting and encoding outside the writer, then
 //! asks the writer to swap the parts in one short transaction. Readers keep their snapshot.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::Duration;
@@ -49,9 +49,20 @@ pub(crate) struct Job {
 }
 
 /// The next merge worth doing, if any. `force` merges fresh parts even below the trigger.
-pub(crate) fn plan(manifest: &Manifest, now: i64, policy: &MergePolicy, force: bool) -> Option<Job> {
+/// Parts in `skip` (a merge of them failed) are left alone; fresh parts above `fresh_cutoff`
+/// are left alone too, so that `merge_all` ends even while ingest goes on.
+pub(crate) fn plan(
+    manifest: &Manifest,
+    now: i64,
+    policy: &MergePolicy,
+    force: bool,
+    skip: &HashSet<u64>,
+    fresh_cutoff: u64,
+) -> Option<Job> {
     for parts in manifest.parts.values() {
-        let fresh: Vec<_> = parts.iter().filter(|p| p.meta.level == Level::Fresh).collect();
+        let parts: Vec<&Arc<PartInfo>> = parts.iter().filter(|p| !skip.contains(&p.meta.id)).collect();
+        let fresh: Vec<_> =
+            parts.iter().filter(|p| p.meta.level == Level::Fresh && p.meta.id <= fresh_cutoff).copied().collect();
         if fresh.len() >= policy.fresh_trigger || (force && !fresh.is_empty()) {
             let mut rows = 0;
             let inputs: Vec<_> = fresh
@@ -60,14 +71,14 @@ pub(crate) fn plan(manifest: &Manifest, now: i64, policy: &MergePolicy, force: b
                     rows += p.meta.rows;
                     rows - p.meta.rows == 0 || rows <= policy.max_job_rows
                 })
-                .cloned()
+                .map(Arc::clone)
                 .collect();
             return Some(Job { inputs });
         }
         // Group merged parts by the window they belong in now: hours of a closed day fall
         // into that day's group.
         let mut windows: BTreeMap<(Level, i64), Vec<&Arc<PartInfo>>> = BTreeMap::new();
-        for p in parts.iter().filter(|p| p.meta.level != Level::Fresh) {
+        for p in parts.iter().copied().filter(|p| p.meta.level != Level::Fresh) {
             windows.entry(window_of(p.meta.window_start, now)).or_default().push(p);
         }
         for group in windows.values_mut() {
@@ -114,8 +125,12 @@ pub(crate) fn read_part(txn: &ReadTransaction, part: &PartInfo) -> Result<PartDa
             seq,
             columns: Vec::with_capacity(meta.columns.len()),
         };
+        for (len, name) in [(piece.ts.len(), "ts"), (piece.ck.len(), "ck"), (piece.seq.len(), "seq")] {
+            crate::part::check_rows(len, cm, meta.id, chunk, name)?;
+        }
         for (i, def) in meta.columns.iter().enumerate() {
             let col = codec::decode_column(blob(COL_FIRST + i)?.bytes(), def.ty).map_err(err(&def.name))?;
+            crate::part::check_rows(col.len(), cm, meta.id, chunk, &def.name)?;
             piece.columns.push((def.clone(), col));
         }
         data.append(&piece);
@@ -152,12 +167,27 @@ pub(crate) fn run_job(job: &Job, txn: &ReadTransaction, now: i64, policy: &Merge
 
 /// Plans and runs one merge, waiting for the writer to swap it in. Returns whether there was
 /// anything to merge.
-pub(crate) fn merge_once(shared: &Shared, tx: &SyncSender<Request>, policy: &MergePolicy, force: bool) -> Result<bool> {
+pub(crate) fn merge_once(
+    shared: &Shared,
+    tx: &SyncSender<Request>,
+    policy: &MergePolicy,
+    force: bool,
+    fresh_cutoff: u64,
+) -> Result<bool> {
     let _one_at_a_time = shared.merging.lock().unwrap_or_else(|p| p.into_inner());
     let (manifest, txn) = shared.snapshot()?;
     let now = now_ns();
-    let Some(job) = plan(&manifest, now, policy, force) else { return Ok(false) };
-    let swap = run_job(&job, &txn, now, policy)?;
+    let skip = shared.unmergeable.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let Some(job) = plan(&manifest, now, policy, force, &skip, fresh_cutoff) else { return Ok(false) };
+    let swap = match run_job(&job, &txn, now, policy) {
+        Ok(swap) => swap,
+        Err(e) => {
+            // A part that cannot be read (damaged) must not block every other merge: leave
+            // these parts as they are and say so in `stats`.
+            shared.unmergeable.lock().unwrap_or_else(|p| p.into_inner()).extend(job.inputs.iter().map(|p| p.meta.id));
+            return Err(e);
+        }
+    };
     drop(txn);
     let (reply, done) = sync_channel(1);
     tx.send(Request::Swap { swap, reply }).map_err(|_| StoreError::WriterGone)?;
@@ -178,7 +208,7 @@ pub(crate) fn run_merger(shared: Arc<Shared>, tx: SyncSender<Request>, wake: Rec
             if shared.stopping.load(std::sync::atomic::Ordering::Acquire) {
                 return;
             }
-            match merge_once(&shared, &tx, &policy, false) {
+            match merge_once(&shared, &tx, &policy, false, u64::MAX) {
                 Ok(true) => continue,
                 Ok(false) => break,
                 Err(e) => {

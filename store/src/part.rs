@@ -1,8 +1,8 @@
 //! Parts: immutable columnar blocks of events of one measurement.
 //!
-//! A part is one metadata record (`PartMeta`) plus one blob per (chunk, column). Chunks split
-//! a part into row ranges small enough that every blob stays well below 256 KiB (redb stores a
-//! value in one power-of-two page) and that a scan can skip them by time or customer range.
+//! A part is one metadata record (`PartMeta`) plus a byte stream holding every column chunk,
+//! stored as pieces (see `pieces.rs`). Chunks split a part into row ranges that a scan can skip
+//! by time or customer range and decode one column at a time.
 
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
@@ -89,9 +89,29 @@ impl ChunkMeta {
         part: u64,
         col: usize,
     ) -> crate::error::Result<crate::pieces::Blob> {
-        let c = &self.columns[col];
+        let c = self.columns.get(col).ok_or(crate::error::StoreError::MissingPiece { part, piece: u32::MAX })?;
         crate::pieces::read(table, part, c.offset, c.bytes)
     }
+}
+
+/// Checks that a decoded column has the rows its chunk metadata promises: a damaged file
+/// must give an error, not misaligned rows or an out-of-bounds panic later.
+pub(crate) fn check_rows(
+    found: usize,
+    chunk: &ChunkMeta,
+    part: u64,
+    index: u32,
+    column: &str,
+) -> crate::error::Result<()> {
+    if found == chunk.rows as usize {
+        return Ok(());
+    }
+    Err(crate::error::StoreError::Chunk {
+        part,
+        chunk: index,
+        column: column.to_owned(),
+        source: crate::codec::CodecError::Corrupt(format!("{found} rows where the part says {}", chunk.rows)),
+    })
 }
 
 /// Metadata of a part, stored in the `parts` table.

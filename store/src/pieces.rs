@@ -71,7 +71,7 @@ pub(crate) fn read(table: &ReadOnlyTable<(u64, u32), &'static [u8]>, id: u64, of
         let bytes = guard.value();
         let from = if piece == first { start } else { 0 };
         let want = (len - out.len()).min(bytes.len().saturating_sub(from));
-        out.extend_from_slice(&bytes[from..from + want]);
+        out.extend_from_slice(bytes.get(from..from + want).ok_or_else(|| missing(piece))?);
     }
     if out.len() != len {
         return Err(missing(last));

@@ -189,6 +189,13 @@ impl Scan {
         };
         let ck: Vec<Ck> =
             if need_ck { decode_system(blob(COL_CK)?.bytes()).map_err(sys_err("ck"))? } else { Vec::new() };
+        for (len, needed, name) in
+            [(ts.len(), need_ts, "ts"), (ck.len(), need_ck, "ck"), (seq.len(), req.with_seq, "seq")]
+        {
+            if needed {
+                crate::part::check_rows(len, cm, meta.id, chunk, name)?;
+            }
+        }
         let rows: Option<Vec<usize>> = need_filter.then(|| {
             (0..cm.rows as usize)
                 .filter(|&r| ts[r] >= req.from && ts[r] < req.to)
@@ -222,6 +229,7 @@ impl Scan {
             }
             let bytes = blob(COL_FIRST + i)?;
             let col = codec::decode_column(bytes.bytes(), def.ty).map_err(sys_err(&def.name))?;
+            crate::part::check_rows(col.len(), cm, meta.id, chunk, &def.name)?;
             let col = match &rows {
                 Some(rows) => col.gather(rows),
                 None => col,

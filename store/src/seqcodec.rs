@@ -31,7 +31,8 @@ fn predict(at: &[i64], aseq: &[u64], t: i64) -> i64 {
     }
     let (t0, t1) = (i128::from(at[i]), i128::from(at[i + 1]));
     let (s0, s1) = (i128::from(aseq[i]), i128::from(aseq[i + 1]));
-    let t = i128::from(t).clamp(t0, t1);
+    // Anchors are in time order when we wrote them; a damaged chunk must not panic here.
+    let t = i128::from(t).clamp(t0.min(t1), t0.max(t1));
     // Encoder and decoder share this function, so any deterministic answer is correct; a
     // product too large for i128 (only with absurd spans) just predicts the left anchor.
     (s1 - s0).checked_mul(t - t0).map_or(s0, |p| s0 + p / (t1 - t0)) as i64

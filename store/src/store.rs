@@ -98,7 +98,12 @@ pub struct Store {
 
 impl Store {
     /// Opens (or creates) the store in directory `dir`.
-    pub fn open(dir: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
+    pub fn open(dir: impl AsRef<Path>, mut options: StoreOptions) -> Result<Store> {
+        // Zeros would make merges spin or divide by zero.
+        options.merge.fresh_trigger = options.merge.fresh_trigger.max(1);
+        options.merge.max_job_rows = options.merge.max_job_rows.max(1);
+        options.merge.max_part_rows = options.merge.max_part_rows.max(1);
+        options.queue_depth = options.queue_depth.max(1);
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Io { path: dir.display().to_string(), source: e })?;
         let path = dir.join(FILE_NAME);
@@ -111,6 +116,7 @@ impl Store {
             last_merge_error: Mutex::new(None),
             stopping: Default::default(),
             merging: Mutex::new(()),
+            unmergeable: Mutex::default(),
         });
         let (tx, rx) = sync_channel(options.queue_depth);
         let (wake_tx, wake_rx) = sync_channel(1);
@@ -313,8 +319,10 @@ impl Store {
     /// any number. Returns the number of merges done.
     pub fn merge_all(&self) -> Result<u64> {
         let tx = self.tx.as_ref().ok_or(StoreError::WriterGone)?;
+        // Fresh parts that arrive while this runs are left to the background merger.
+        let cutoff = self.shared.snapshot()?.0.all().map(|p| p.meta.id).max().unwrap_or(0);
         let mut merges = 0;
-        while merge_once(&self.shared, tx, &self.merge_policy, true)? {
+        while merge_once(&self.shared, tx, &self.merge_policy, true, cutoff)? {
             merges += 1;
         }
         Ok(merges)
@@ -368,6 +376,7 @@ impl Store {
                 last_merge_error: Mutex::default(),
                 stopping: Default::default(),
                 merging: Mutex::new(()),
+                unmergeable: Mutex::default(),
             }),
         );
         let mut shared = Arc::try_unwrap(shared).map_err(|_| StoreError::Format("store still in use".into()))?;
@@ -427,6 +436,9 @@ fn init_format(db: &Database, path: &Path) -> Result<()> {
                         "{}: format version {version}, this build reads version {FORMAT_VERSION}",
                         path.display()
                     )));
+                }
+                if meta.get(crate::writer::COUNTERS_KEY)?.is_none() {
+                    return Err(StoreError::Format(format!("{}: the counters record is missing", path.display())));
                 }
             }
         }

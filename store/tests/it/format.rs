@@ -77,3 +77,38 @@ fn refuses_files_that_are_not_a_cxp_store_of_this_version() {
     let err = Store::open(dir.path(), StoreOptions::default()).err().expect("refused");
     assert!(err.to_string().contains("format version 9, this build reads version 1"), "{err}");
 }
+
+#[test]
+fn a_damaged_piece_is_an_error_and_other_parts_still_merge() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store =
+            Store::open(dir.path(), StoreOptions { auto_merge: false, ..StoreOptions::default() }).expect("open");
+        crate::util::lp(&store, "a,customer=c-1 f=1i,s=\"x\" 1\na,customer=c-2 f=2i,s=\"y\" 2\n");
+        crate::util::lp(&store, "b,customer=c-1 g=1.5 3\n");
+        crate::util::lp(&store, "b,customer=c-3 g=2.5 4\n");
+        store.close().expect("close");
+    }
+    // Cut the first piece of part 1 (measurement `a`) short, as a damaged disk might.
+    {
+        use redb::ReadableTable;
+        let db = redb::Database::create(dir.path().join(cxp_store::FILE_NAME)).expect("db");
+        let txn = db.begin_write().expect("txn");
+        {
+            let mut t = txn.open_table(redb::TableDefinition::<(u64, u32), &[u8]>::new("pieces")).expect("table");
+            let piece = t.get((1, 0)).expect("get").expect("piece").value().to_vec();
+            t.insert((1, 0), &piece[..piece.len() / 2]).expect("insert");
+        }
+        txn.commit().expect("commit");
+    }
+    let store = Store::open(dir.path(), StoreOptions { auto_merge: false, ..StoreOptions::default() }).expect("reopen");
+    let err = store.events(&EventFilter { measurement: Some("a".into()), ..EventFilter::default() });
+    let message = err.expect_err("an error, not a panic").to_string();
+    assert!(message.contains("part 1"), "{message}");
+    // The first merge attempt reports the damage; later ones leave that part alone.
+    assert!(store.merge_all().is_err());
+    store.merge_all().expect("the undamaged measurement still merges");
+    let b = store.events(&EventFilter { measurement: Some("b".into()), ..EventFilter::default() }).expect("b readable");
+    assert_eq!(b.len(), 2);
+    assert!(store.stats().expect("stats").parts[0] >= 1, "the damaged fresh part stays as it is");
+}
