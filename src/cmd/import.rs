@@ -121,10 +121,21 @@ fn import_one(store: &Store, file: &PathBuf, options: ParseOptions, totals: &mut
         buf.truncate(start + n);
         let eof = n == 0;
         // Parse whole lines only; the tail waits for the next block.
-        let cut = if eof { buf.len() } else { buf.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1) };
+        let mut cut = if eof { buf.len() } else { buf.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1) };
         if cut > 0 {
             let mut batch = Batch::new(source.clone());
-            batch.push_line_protocol(&buf[..cut], options, cxp_store::now_ns(), line_no);
+            let unterminated = batch.push_line_protocol(&buf[..cut], options, cxp_store::now_ns(), line_no);
+            // A quoted string with a raw newline may straddle the cut: read that line again with
+            // the next block. Only near the end (a line is at most max_line_bytes) and never
+            // from the block's start, so a truly unterminated string is still reported.
+            if let Some(mark) = unterminated
+                && !eof
+                && mark.offset > 0
+                && mark.offset + options.max_line_bytes >= cut
+            {
+                batch.rewind(mark);
+                cut = mark.offset;
+            }
             line_no += memchr_count(&buf[..cut]);
             if in_flight.len() >= IN_FLIGHT
                 && let Some(p) = in_flight.pop_front()

@@ -48,6 +48,19 @@ pub struct Reject {
     pub precision: Option<Precision>,
 }
 
+/// Where a batch stood before a given input line: see [`Batch::push_line_protocol`] and
+/// [`Batch::rewind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    /// Byte offset of the line in the input given to `push_line_protocol`.
+    pub offset: usize,
+    events: usize,
+    tags: usize,
+    fields: usize,
+    arena: usize,
+    rejects: usize,
+}
+
 /// A field value borrowed from a batch.
 pub type FieldRef<'a> = FieldValue<'a>;
 
@@ -276,11 +289,35 @@ impl Batch {
 
     /// Parses line protocol into events and rejects. `first_line` numbers the input's first
     /// line, so that a file read in blocks reports lines of the whole file.
-    pub fn push_line_protocol(&mut self, input: &[u8], options: ParseOptions, now_ns: i64, first_line: u64) {
+    ///
+    /// Returns the mark of the last line refused as an unterminated string: a reader that cut
+    /// its input in blocks may have cut such a line inside a string with a raw newline (which
+    /// InfluxDB's v2 clients send), and can [`Batch::rewind`] to it and read it again with the
+    /// next block.
+    pub fn push_line_protocol(
+        &mut self,
+        input: &[u8],
+        options: ParseOptions,
+        now_ns: i64,
+        first_line: u64,
+    ) -> Option<Mark> {
         self.precision = options.precision;
         self.received_ns = Some(now_ns);
+        let mut unterminated = None;
         for parsed in cxp_lp::lines(input, options) {
             let line_no = first_line + parsed.line_no as u64 - 1;
+            if let Err(e) = &parsed.result
+                && matches!(e.kind, cxp_lp::ErrorKind::UnterminatedString)
+            {
+                unterminated = Some(Mark {
+                    offset: parsed.raw.as_ptr() as usize - input.as_ptr() as usize,
+                    events: self.events.len(),
+                    tags: self.tags.len(),
+                    fields: self.fields.len(),
+                    arena: self.arena.len(),
+                    rejects: self.rejects.len(),
+                });
+            }
             let outcome = match &parsed.result {
                 Ok(line) => self.push_line(line, now_ns).map_err(|e| e.to_string()).map(|()| {
                     if let Some(e) = self.events.last_mut() {
@@ -293,6 +330,16 @@ impl Batch {
                 self.rejects.push(Reject { line: line_no, reason, raw: parsed.raw.to_vec(), precision: None });
             }
         }
+        unterminated
+    }
+
+    /// Forgets every event and reject added after `mark` was taken.
+    pub fn rewind(&mut self, mark: Mark) {
+        self.events.truncate(mark.events);
+        self.tags.truncate(mark.tags);
+        self.fields.truncate(mark.fields);
+        self.arena.truncate(mark.arena);
+        self.rejects.truncate(mark.rejects);
     }
 
     fn intern(&mut self, s: &str) -> Span {
@@ -368,6 +415,21 @@ mod tests {
         );
         assert_eq!(b.len(), 0);
         assert!(b.arena.is_empty() && b.tags.is_empty() && b.fields.is_empty());
+    }
+
+    #[test]
+    fn a_string_cut_by_a_block_boundary_can_be_read_again() {
+        let whole = b"a f=1i 1\nb s=\"two\nlines\" 2\nc f=3i 3\n";
+        let cut = 17; // inside the string, right after its raw newline
+        let mut b = Batch::new("test");
+        let mark = b.push_line_protocol(&whole[..cut], ParseOptions::default(), 0, 1).expect("unterminated");
+        assert_eq!(mark.offset, 9);
+        b.rewind(mark);
+        assert_eq!((b.len(), b.rejects().len()), (1, 0));
+        assert!(b.push_line_protocol(&whole[mark.offset..], ParseOptions::default(), 0, 2).is_none());
+        let events: Vec<_> = b.events().map(|e| (e.measurement, e.line)).collect();
+        assert_eq!(events, vec![("a", 1), ("b", 2), ("c", 4)]);
+        assert_eq!(b.events().nth(1).expect("b").field("s"), Some(FieldValue::Str("two\nlines".into())));
     }
 
     #[test]

@@ -43,7 +43,7 @@ mod types;
 mod window;
 mod writer;
 
-pub use batch::{Batch, EventError, EventRef, Reject};
+pub use batch::{Batch, EventError, EventRef, Mark, Reject};
 pub use bitmap::BitVec;
 pub use catalog::{ColumnDef, MeasurementSchema};
 pub use codec::{Codec, CodecError};

@@ -86,3 +86,23 @@ fn compact_merges_everything_and_keeps_every_event() {
     let after = ok(&["events", "--data", path(&data)]);
     assert_eq!(before, after, "merging changes how events are stored, not what they are");
 }
+
+#[test]
+fn a_string_with_a_raw_newline_across_a_block_boundary_is_imported_whole() {
+    const BLOCK: usize = 2 << 20; // cxp import reads 2 MiB at a time
+    let filler = "f v=1i 1\n";
+    let n = (BLOCK - 12) / filler.len();
+    let mut text = filler.repeat(n);
+    let newline_at = text.len() + "b s=\"two".len();
+    text.push_str("b s=\"two\nlines\" 2\nc v=3i 3\n");
+    assert!(newline_at < BLOCK && text.len() > BLOCK, "the string must straddle the boundary");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("in.lp");
+    std::fs::write(&file, &text).expect("write");
+    let data = dir.path().join("data");
+    let out = ok(&["import", "--data", path(&data), path(&file)]);
+    assert!(out.contains(&format!("accepted  {}", n + 2)), "{out}");
+    assert!(out.contains("rejected  0"), "{out}");
+    let b = ok(&["events", "--data", path(&data), "--measurement", "b", "--json"]);
+    assert!(b.contains(r#""s":"two\nlines""#), "{b}");
+}
