@@ -29,6 +29,9 @@ enum Command {
     Quarantine(cmd::quarantine::Args),
     /// Finishes pending merges and compacts the store file.
     Compact(DataArg),
+    /// Data dictionary: check a file, or print the default one.
+    #[command(subcommand)]
+    Dict(cmd::dict::Command),
     /// Shows parts, events, bytes per event and the file size of a store.
     Stats(cmd::compact::StatsArgs),
 }
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Quarantine(args) => cmd::quarantine::run(args),
         Command::Compact(args) => cmd::compact::run(&args.data),
         Command::Stats(args) => cmd::compact::stats(&args),
+        Command::Dict(command) => cmd::dict::run(command),
     };
     match result {
         Ok(code) => code,

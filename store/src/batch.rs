@@ -277,6 +277,34 @@ impl Batch {
         Ok(())
     }
 
+    /// A batch with this one's source, precision, receive time and rejects, and no events: what
+    /// a transformation of the events (the data dictionary) starts from.
+    pub fn empty_like(&self) -> Batch {
+        Batch {
+            source: self.source.clone(),
+            precision: self.precision,
+            received_ns: self.received_ns,
+            rejects: self.rejects.clone(),
+            ..Batch::default()
+        }
+    }
+
+    /// [`Batch::push_event`], remembering the event's line in its source.
+    pub fn push_event_at<'v>(
+        &mut self,
+        line: u64,
+        measurement: &str,
+        ts: i64,
+        tags: impl IntoIterator<Item = (&'v str, &'v str)>,
+        fields: impl IntoIterator<Item = (&'v str, FieldValue<'v>)>,
+    ) -> Result<(), EventError> {
+        self.push_event(measurement, ts, tags, fields)?;
+        if let Some(e) = self.events.last_mut() {
+            e.line = line;
+        }
+        Ok(())
+    }
+
     /// Appends a parsed line; a line without a timestamp gets `now_ns`.
     pub fn push_line(&mut self, line: &Line<'_>, now_ns: i64) -> Result<(), EventError> {
         self.push_event(

@@ -26,6 +26,7 @@ mod bitmap;
 mod catalog;
 mod codec;
 mod column;
+pub mod dict;
 mod error;
 mod events;
 mod identity;
