@@ -26,6 +26,9 @@ pub struct StatsArgs {
     /// Also show bytes per event of every column of every measurement, and their codecs.
     #[arg(long)]
     columns: bool,
+    /// Also show the data dictionary's counts per measurement and field.
+    #[arg(long)]
+    quality: bool,
 }
 
 /// Runs `cxp stats`.
@@ -42,6 +45,20 @@ pub fn stats(args: &StatsArgs) -> anyhow::Result<ExitCode> {
     crate::outln!("quarantined   {}", s.quarantined)?;
     if args.columns {
         print_columns(&store.parts()?, s.events)?;
+    }
+    if args.quality {
+        crate::outln!(
+            "{:<14} {:<16} {:>10} {:>10} {:>8} {:>8}",
+            "measurement",
+            "field",
+            "seen",
+            "normalized",
+            "invalid",
+            "rejected"
+        )?;
+        for ((m, f), q) in store.field_stats()? {
+            crate::outln!("{m:<14} {f:<16} {:>10} {:>10} {:>8} {:>8}", q.seen, q.normalized, q.invalid, q.rejected)?;
+        }
     }
     if let Some(e) = &s.last_merge_error {
         crate::outln!("last merge error: {e}")?;

@@ -1,5 +1,6 @@
 //! The store handle: open, write, scan, quarantine, merge, close.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -16,7 +17,7 @@ use crate::merge::{MergePolicy, merge_once, run_merger};
 use crate::part::{Level, PartInfo, PartMeta};
 use crate::quarantine::{QuarantineEntry, ReplayReport};
 use crate::scan::{Scan, ScanRequest};
-use crate::tables::{CUSTOMER_KEYS, IDENTITIES, META, PARTS, PIECES, QUARANTINE, SCHEMA};
+use crate::tables::{CUSTOMER_KEYS, FIELD_STATS, IDENTITIES, META, PARTS, PIECES, QUARANTINE, SCHEMA};
 use crate::types::Ck;
 use crate::writer::{Request, WriteReceipt, Writer, read_counters, write_counters};
 
@@ -40,6 +41,9 @@ pub struct StoreOptions {
     pub queue_depth: usize,
     /// redb page cache.
     pub cache_bytes: usize,
+    /// Data dictionary applied to every batch before it reaches the writer (aliases,
+    /// normalisation, hard rules to the quarantine); `None` stores events as they come.
+    pub dictionary: Option<std::sync::Arc<crate::dict::Dictionary>>,
 }
 
 impl Default for StoreOptions {
@@ -50,6 +54,7 @@ impl Default for StoreOptions {
             max_group_events: 64 * 1024,
             queue_depth: 16,
             cache_bytes: 256 * 1024 * 1024,
+            dictionary: None,
         }
     }
 }
@@ -94,6 +99,7 @@ pub struct Store {
     writer: Option<JoinHandle<()>>,
     merger: Mutex<Option<(SyncSender<()>, JoinHandle<()>)>>,
     merge_policy: MergePolicy,
+    dictionary: Option<std::sync::Arc<crate::dict::Dictionary>>,
 }
 
 impl Store {
@@ -144,6 +150,7 @@ impl Store {
             writer: Some(writer),
             merger: Mutex::new(merger),
             merge_policy: options.merge,
+            dictionary: options.dictionary,
         })
     }
 
@@ -164,8 +171,14 @@ impl Store {
 
     fn send_write(&self, batch: Batch, replay_of: Option<u64>) -> Result<PendingWrite> {
         let tx = self.tx.as_ref().ok_or(StoreError::WriterGone)?;
+        // On the caller's thread: callers normalise in parallel, the writer only stores.
+        let mut quality = crate::dict::DictStats::default();
+        let batch = match &self.dictionary {
+            Some(dict) => dict.apply(&batch, &mut quality),
+            None => batch,
+        };
         let (reply, rx) = sync_channel(1);
-        tx.send(Request::Write { batch, replay_of, reply }).map_err(|_| StoreError::WriterGone)?;
+        tx.send(Request::Write { batch, replay_of, quality, reply }).map_err(|_| StoreError::WriterGone)?;
         Ok(PendingWrite(rx))
     }
 
@@ -233,6 +246,20 @@ impl Store {
             let (kind, id) = v.value();
             IdKind::from_byte(kind).map(|k| (k, id.to_owned()))
         }))
+    }
+
+    /// Data-quality counts of the dictionary per (measurement, canonical field).
+    pub fn field_stats(&self) -> Result<BTreeMap<(String, String), crate::dict::FieldStats>> {
+        let (_, txn) = self.shared.snapshot()?;
+        let table = txn.open_table(FIELD_STATS)?;
+        let mut out = BTreeMap::new();
+        for entry in table.iter()? {
+            let (k, v) = entry?;
+            let (m, f) = k.value();
+            let stats = postcard::from_bytes(v.value()).map_err(meta_err(format!("field stats of {m}.{f}")))?;
+            out.insert((m.to_owned(), f.to_owned()), stats);
+        }
+        Ok(out)
     }
 
     /// Quarantine entries with id greater than `after`, at most `limit` of them.
@@ -448,6 +475,7 @@ fn init_format(db: &Database, path: &Path) -> Result<()> {
         txn.open_table(IDENTITIES)?;
         txn.open_table(CUSTOMER_KEYS)?;
         txn.open_table(QUARANTINE)?;
+        txn.open_table(FIELD_STATS)?;
     }
     txn.commit()?;
     Ok(())

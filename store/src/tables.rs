@@ -24,3 +24,7 @@ pub const CUSTOMER_KEYS: TableDefinition<u32, (u8, &str)> = TableDefinition::new
 
 /// Quarantine id -> postcard-encoded [`crate::quarantine::QuarantineEntry`].
 pub const QUARANTINE: TableDefinition<u64, &[u8]> = TableDefinition::new("quarantine");
+
+/// (measurement, canonical field) -> postcard-encoded `dict::FieldStats`: data-quality counts
+/// of the data dictionary, updated in the same transaction as the events they count.
+pub const FIELD_STATS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("field_stats");

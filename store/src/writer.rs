@@ -21,7 +21,7 @@ use crate::lpwrite::format_event;
 use crate::manifest::{Manifest, Shared};
 use crate::part::{EncodedPart, Level, PartData, PartInfo};
 use crate::quarantine::QuarantineEntry;
-use crate::tables::{CUSTOMER_KEYS, IDENTITIES, META, PARTS, PIECES, QUARANTINE, SCHEMA};
+use crate::tables::{CUSTOMER_KEYS, FIELD_STATS, IDENTITIES, META, PARTS, PIECES, QUARANTINE, SCHEMA};
 
 /// Rows per chunk of a fresh part.
 pub(crate) const FRESH_CHUNK_ROWS: usize = 16 * 1024;
@@ -61,8 +61,16 @@ pub(crate) struct Swap {
 }
 
 pub(crate) enum Request {
-    Write { batch: Batch, replay_of: Option<u64>, reply: SyncSender<Result<WriteReceipt>> },
-    Swap { swap: Swap, reply: SyncSender<Result<()>> },
+    Write {
+        batch: Batch,
+        replay_of: Option<u64>,
+        quality: crate::dict::DictStats,
+        reply: SyncSender<Result<WriteReceipt>>,
+    },
+    Swap {
+        swap: Swap,
+        reply: SyncSender<Result<()>>,
+    },
 }
 
 impl Request {
@@ -191,7 +199,10 @@ impl Writer {
         let mut removed = Vec::new();
         for req in group.iter_mut() {
             match req {
-                Request::Write { batch, replay_of, .. } => {
+                Request::Write { batch, replay_of, quality, .. } => {
+                    if !quality.is_empty() {
+                        add_field_stats(txn, quality)?;
+                    }
                     // A replay whose entry is gone was replayed by someone else meanwhile:
                     // storing it again would duplicate its events.
                     let original = match replay_of {
@@ -338,6 +349,24 @@ fn delete_part(
 ) -> Result<()> {
     crate::pieces::delete(pieces, meta.id)?;
     parts.remove(meta.id)?;
+    Ok(())
+}
+
+// Adds a batch's data-quality counts to the persisted ones.
+fn add_field_stats(txn: &WriteTransaction, quality: &crate::dict::DictStats) -> Result<()> {
+    let mut table = txn.open_table(FIELD_STATS)?;
+    for ((m, f), add) in &quality.fields {
+        let mut total: crate::dict::FieldStats = match table.get((m.as_str(), f.as_str()))? {
+            Some(v) => postcard::from_bytes(v.value()).map_err(meta_err(format!("field stats of {m}.{f}")))?,
+            None => Default::default(),
+        };
+        total.seen += add.seen;
+        total.normalized += add.normalized;
+        total.invalid += add.invalid;
+        total.rejected += add.rejected;
+        let bytes = postcard::to_allocvec(&total).map_err(meta_err("field stats"))?;
+        table.insert((m.as_str(), f.as_str()), bytes.as_slice())?;
+    }
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use crate::batch::{Batch, EventRef, Reject};
 use crate::lpwrite::format_event;
 
 /// Counts of one field of one measurement.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FieldStats {
     /// Values seen.
     pub seen: u64,
@@ -30,6 +30,11 @@ pub struct DictStats {
 }
 
 impl DictStats {
+    /// Whether nothing was counted.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
     fn field(&mut self, measurement: &str, field: &str) -> &mut FieldStats {
         self.fields.entry((measurement.to_owned(), field.to_owned())).or_default()
     }
