@@ -3,7 +3,8 @@
 //! until the last batch is acknowledged as durable.
 //!
 //! Target (foundation issue): at least 1,000,000 events/s on this 2-core machine (InfluxDB 1.6
-//! ingests the same mix at ~110k/s here).
+//! ingests the same mix at ~110k/s here). With the data dictionary, identity and profiles
+//! (Customer 360 issue): at least 800,000 events/s.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -79,6 +80,20 @@ fn ingest(c: &mut Criterion) {
     });
     group.bench_function("durable_with_background_merges", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| ingest_once(&blocks, StoreOptions::default())).sum())
+    });
+    // The data dictionary applied on the caller's thread (aliases, E.164 phones, value maps,
+    // hard rules), as `cxp import --dict default` does.
+    let dictionary = Some(std::sync::Arc::new(cxp_store::dict::Dictionary::builtin()));
+    group.bench_function("durable_with_dictionary", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    let options =
+                        StoreOptions { auto_merge: false, dictionary: dictionary.clone(), ..StoreOptions::default() };
+                    ingest_once(&blocks, options)
+                })
+                .sum()
+        })
     });
     group.finish();
 }

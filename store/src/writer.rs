@@ -355,7 +355,7 @@ fn delete_part(
 // Adds a batch's data-quality counts to the persisted ones.
 fn add_field_stats(txn: &WriteTransaction, quality: &crate::dict::DictStats) -> Result<()> {
     let mut table = txn.open_table(FIELD_STATS)?;
-    for ((m, f), add) in &quality.fields {
+    for (m, f, add) in quality.fields.iter().flat_map(|(m, per)| per.iter().map(move |(f, s)| (m, f, s))) {
         let mut total: crate::dict::FieldStats = match table.get((m.as_str(), f.as_str()))? {
             Some(v) => postcard::from_bytes(v.value()).map_err(meta_err(format!("field stats of {m}.{f}")))?,
             None => Default::default(),

@@ -1,6 +1,7 @@
 //! Applying the dictionary to a batch: aliases renamed, values normalised, hard rules enforced
 //! (the event goes to the quarantine with the rule's name), and counts kept per field.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use cxp_lp::FieldValue;
@@ -22,11 +23,12 @@ pub struct FieldStats {
     pub rejected: u64,
 }
 
-/// Counts per (measurement, canonical field).
+/// Counts per measurement, then canonical field. Nested so that counting probes with `&str`
+/// and allocates only the first time a pair is seen.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DictStats {
-    /// The counts.
-    pub fields: BTreeMap<(String, String), FieldStats>,
+    /// measurement -> field -> counts.
+    pub fields: BTreeMap<String, BTreeMap<String, FieldStats>>,
 }
 
 impl DictStats {
@@ -36,19 +38,28 @@ impl DictStats {
     }
 
     fn field(&mut self, measurement: &str, field: &str) -> &mut FieldStats {
-        self.fields.entry((measurement.to_owned(), field.to_owned())).or_default()
+        if !self.fields.contains_key(measurement) {
+            self.fields.insert(measurement.to_owned(), BTreeMap::new());
+        }
+        let per = self.fields.get_mut(measurement).expect("inserted above");
+        if !per.contains_key(field) {
+            per.insert(field.to_owned(), FieldStats::default());
+        }
+        per.get_mut(field).expect("inserted above")
     }
 }
 
-type Owned = (Vec<(String, String)>, Vec<(String, FieldValue<'static>)>);
+// Borrowed from the event and the dictionary wherever nothing changed: the common case
+// allocates nothing per tag or field.
+type Applied<'s> = (Vec<(&'s str, Cow<'s, str>)>, Vec<(&'s str, FieldValue<'s>)>);
 
-fn as_text(v: &FieldValue<'_>) -> String {
+fn as_text<'s>(v: FieldValue<'s>) -> Cow<'s, str> {
     match v {
-        FieldValue::Str(s) => s.to_string(),
-        FieldValue::I64(x) => x.to_string(),
-        FieldValue::U64(x) => x.to_string(),
-        FieldValue::F64(x) => x.to_string(),
-        FieldValue::Bool(x) => x.to_string(),
+        FieldValue::Str(s) => s,
+        FieldValue::I64(x) => x.to_string().into(),
+        FieldValue::U64(x) => x.to_string().into(),
+        FieldValue::F64(x) => x.to_string().into(),
+        FieldValue::Bool(x) => x.to_string().into(),
     }
 }
 
@@ -63,8 +74,8 @@ impl Dictionary {
                         event.line,
                         event.measurement,
                         event.ts,
-                        tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                        fields.iter().map(|(k, v)| (k.as_str(), v.clone())),
+                        tags.iter().map(|(k, v)| (*k, v.as_ref())),
+                        fields.iter().map(|(k, v)| (*k, v.clone())),
                     )
                     .map_err(|e| e.to_string()),
                 Err(reason) => Err(reason),
@@ -82,10 +93,10 @@ impl Dictionary {
     }
 
     /// One event's tags and fields after the dictionary, or the hard rule it breaks.
-    pub fn apply_event(&self, event: &EventRef<'_>, stats: &mut DictStats) -> Result<Owned, String> {
+    pub fn apply_event<'s>(&'s self, event: &EventRef<'s>, stats: &mut DictStats) -> Result<Applied<'s>, String> {
         let m = event.measurement;
-        let mut tags: Vec<(String, String)> = Vec::with_capacity(event.tags().len());
-        let mut fields: Vec<(String, FieldValue<'static>)> = Vec::with_capacity(event.fields().len());
+        let mut tags: Vec<(&'s str, Cow<'s, str>)> = Vec::with_capacity(event.tags().len());
+        let mut fields: Vec<(&'s str, FieldValue<'s>)> = Vec::with_capacity(event.fields().len());
         let values = event
             .tags()
             .map(|(k, v)| (k, FieldValue::Str(v.into()), true))
@@ -93,19 +104,19 @@ impl Dictionary {
         for (key, value, is_tag) in values {
             let Some(spec) = self.field(key) else {
                 match is_tag {
-                    true => tags.push((key.to_owned(), as_text(&value))),
-                    false => fields.push((key.to_owned(), value.into_owned())),
+                    true => tags.push((key, as_text(value))),
+                    false => fields.push((key, value)),
                 }
                 continue;
             };
             let name = spec.name.as_str();
             let duplicate =
-                if is_tag { tags.iter().any(|(k, _)| k == name) } else { fields.iter().any(|(k, _)| k == name) };
+                if is_tag { tags.iter().any(|(k, _)| *k == name) } else { fields.iter().any(|(k, _)| *k == name) };
             if duplicate {
                 stats.field(m, name).rejected += 1;
                 return Err(format!("rule {name}.duplicate: {key:?} and another alias of {name:?} are both given"));
             }
-            let (normalized, changed) = match self.normalize_value(m, spec, &value, stats) {
+            let (normalized, changed) = match self.normalize_value(m, spec, value, stats) {
                 Ok(v) => v,
                 Err(reason) => {
                     stats.field(m, name).rejected += 1;
@@ -118,13 +129,13 @@ impl Dictionary {
                 st.normalized += 1;
             }
             match is_tag {
-                true => tags.push((name.to_owned(), as_text(&normalized))),
-                false => fields.push((name.to_owned(), normalized)),
+                true => tags.push((name, as_text(normalized))),
+                false => fields.push((name, normalized)),
             }
         }
         for req in self.required(m) {
             let canonical = self.field(req).map_or(req.as_str(), |f| f.name.as_str());
-            if !tags.iter().any(|(k, _)| k == canonical) && !fields.iter().any(|(k, _)| k == canonical) {
+            if !tags.iter().any(|(k, _)| *k == canonical) && !fields.iter().any(|(k, _)| *k == canonical) {
                 stats.field(m, canonical).rejected += 1;
                 return Err(format!("rule {m}.required: {canonical:?} is missing"));
             }
@@ -132,21 +143,21 @@ impl Dictionary {
         Ok((tags, fields))
     }
 
-    fn normalize_value(
+    fn normalize_value<'s>(
         &self,
         m: &str,
         spec: &FieldSpec,
-        value: &FieldValue<'_>,
+        value: FieldValue<'s>,
         stats: &mut DictStats,
-    ) -> Result<(FieldValue<'static>, bool), String> {
+    ) -> Result<(FieldValue<'s>, bool), String> {
         let name = spec.name.as_str();
-        let (v, changed) = match normalize(spec.kind, value, spec.values.as_ref(), self.country()) {
-            Normalized::Same => (value.clone().into_owned(), false),
+        let (v, changed) = match normalize(spec.kind, &value, spec.values.as_ref(), self.country()) {
+            Normalized::Same => (value, false),
             Normalized::Changed(v) => (v, true),
             Normalized::Invalid(why) if spec.strict => return Err(format!("rule {name}.format: {why}")),
             Normalized::Invalid(_) => {
                 stats.field(m, name).invalid += 1;
-                (value.clone().into_owned(), false)
+                (value, false)
             }
         };
         let number = match &v {
@@ -193,7 +204,7 @@ mod tests {
         assert_eq!(e.field("email"), Some(FieldValue::Str("zw@example.com".into())));
         assert_eq!(e.field("birthday"), Some(FieldValue::Str("1990-05-01".into())));
         assert_eq!(e.line, 1);
-        let g = stats.fields[&("identify".to_owned(), "gender".to_owned())];
+        let g = stats.fields["identify"]["gender"];
         assert_eq!((g.seen, g.normalized, g.invalid, g.rejected), (1, 1, 0, 0));
     }
 
@@ -216,7 +227,7 @@ mod tests {
         );
         let kept: Vec<_> = out.events().map(|e| e.field("amount")).collect();
         assert_eq!(kept, vec![Some(FieldValue::F64(5.0))], "an integer amount is widened, not a type conflict");
-        assert_eq!(stats.fields[&("order".to_owned(), "amount".to_owned())].rejected, 2);
+        assert_eq!(stats.fields["order"]["amount"].rejected, 2);
     }
 
     #[test]
@@ -227,6 +238,6 @@ mod tests {
         let e = out.events().next().expect("kept");
         assert_eq!(e.field("phone"), Some(FieldValue::Str("12345".into())));
         assert_eq!(e.field("gender"), Some(FieldValue::I64(0)), "anything else is the 0 code");
-        assert_eq!(stats.fields[&("identify".to_owned(), "phone".to_owned())].invalid, 1);
+        assert_eq!(stats.fields["identify"]["phone"].invalid, 1);
     }
 }
