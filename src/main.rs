@@ -29,6 +29,9 @@ enum Command {
     Quarantine(cmd::quarantine::Args),
     /// Finishes pending merges and compacts the store file.
     Compact(DataArg),
+    /// Identity resolution: why identifiers are one customer.
+    #[command(subcommand)]
+    Identity(cmd::identity::Command),
     /// Data dictionary: check a file, or print the default one.
     #[command(subcommand)]
     Dict(cmd::dict::Command),
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Compact(args) => cmd::compact::run(&args.data),
         Command::Stats(args) => cmd::compact::stats(&args),
         Command::Dict(command) => cmd::dict::run(command),
+        Command::Identity(command) => cmd::identity::run(command),
     };
     match result {
         Ok(code) => code,

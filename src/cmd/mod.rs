@@ -4,6 +4,7 @@ pub mod compact;
 pub mod dict;
 pub mod events;
 pub mod generate;
+pub mod identity;
 pub mod import;
 pub mod quarantine;
 

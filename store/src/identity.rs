@@ -61,6 +61,22 @@ pub fn event_identifier<'a>(event: &EventRef<'a>) -> Option<(IdKind, std::borrow
     None
 }
 
+/// The other identifier of an event keyed by its `customer` id: its `anon` id, which the
+/// event links to the customer (an anonymous visitor signing in).
+pub fn linked_identifier<'a>(event: &EventRef<'a>) -> Option<(IdKind, std::borrow::Cow<'a, str>)> {
+    let (primary, _) = event_identifier(event)?;
+    if primary != IdKind::Customer {
+        return None;
+    }
+    if let Some(v) = event.tag(IdKind::Anon.key()).filter(|v| !v.is_empty()) {
+        return Some((IdKind::Anon, v.into()));
+    }
+    match event.field(IdKind::Anon.key()) {
+        Some(cxp_lp::FieldValue::Str(s)) if !s.is_empty() => Some((IdKind::Anon, s)),
+        _ => None,
+    }
+}
+
 /// Identifier -> key, owned by the writer. New keys are staged until their commit succeeds.
 #[derive(Debug, Default)]
 pub(crate) struct IdentityMap {
@@ -98,16 +114,28 @@ impl IdentityMap {
         };
         let key = kind.key();
         let redundant = (event.tag(key).is_some() && event.field(key).is_none()).then_some(key);
-        if let Some(ck) = self.keys[kind.slot()].get(id.as_ref()) {
-            return Ok((*ck, redundant));
+        Ok((self.key_of(kind, &id, next_ck, ids, cks)?, redundant))
+    }
+
+    /// The key of identifier `(kind, id)`, allocated (and recorded in both tables) if new.
+    pub(crate) fn key_of(
+        &mut self,
+        kind: IdKind,
+        id: &str,
+        next_ck: &mut Ck,
+        ids: &mut Table<(u8, &'static str), u32>,
+        cks: &mut Table<u32, (u8, &'static str)>,
+    ) -> Result<Ck> {
+        if let Some(ck) = self.keys[kind.slot()].get(id) {
+            return Ok(*ck);
         }
         let ck = *next_ck;
         *next_ck = next_ck.checked_add(1).ok_or(crate::error::StoreError::CustomerKeysExhausted)?;
-        ids.insert((kind as u8, id.as_ref()), ck)?;
-        cks.insert(ck, (kind as u8, id.as_ref()))?;
-        self.keys[kind.slot()].insert(id.as_ref().into(), ck);
-        self.staged.push((kind, id.as_ref().into()));
-        Ok((ck, redundant))
+        ids.insert((kind as u8, id), ck)?;
+        cks.insert(ck, (kind as u8, id))?;
+        self.keys[kind.slot()].insert(id.into(), ck);
+        self.staged.push((kind, id.into()));
+        Ok(ck)
     }
 
     pub(crate) fn commit(&mut self) {

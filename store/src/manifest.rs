@@ -53,6 +53,8 @@ pub(crate) struct Shared {
     pub(crate) merging: Mutex<()>,
     // Parts whose merge failed (unreadable chunks): skipped by later merges.
     pub(crate) unmergeable: Mutex<std::collections::HashSet<u64>>,
+    // Which customer keys are one person; the writer adds links after their commit.
+    pub(crate) identity: std::sync::RwLock<crate::links::UnionFind>,
 }
 
 impl Shared {

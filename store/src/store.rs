@@ -17,7 +17,7 @@ use crate::merge::{MergePolicy, merge_once, run_merger};
 use crate::part::{Level, PartInfo, PartMeta};
 use crate::quarantine::{QuarantineEntry, ReplayReport};
 use crate::scan::{Scan, ScanRequest};
-use crate::tables::{CUSTOMER_KEYS, FIELD_STATS, IDENTITIES, META, PARTS, PIECES, QUARANTINE, SCHEMA};
+use crate::tables::{CUSTOMER_KEYS, FIELD_STATS, IDENTITIES, LINKS, META, PARTS, PIECES, QUARANTINE, SCHEMA};
 use crate::types::Ck;
 use crate::writer::{Request, WriteReceipt, Writer, read_counters, write_counters};
 
@@ -91,6 +91,17 @@ pub struct StoreStats {
     pub last_merge_error: Option<String>,
 }
 
+/// One customer's identifiers and the links that make them one (see [`Store::identity`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityView {
+    /// The key standing for the customer.
+    pub root: Ck,
+    /// Every linked identifier: key, kind, value.
+    pub identifiers: Vec<(Ck, IdKind, String)>,
+    /// The links, oldest first.
+    pub links: Vec<crate::links::Link>,
+}
+
 /// An open event store.
 pub struct Store {
     shared: Arc<Shared>,
@@ -115,7 +126,7 @@ impl Store {
         let path = dir.join(FILE_NAME);
         let db = Database::builder().set_cache_size(options.cache_bytes).create(&path)?;
         init_format(&db, &path)?;
-        let (catalog, ids, counters, manifest) = load(&db)?;
+        let (catalog, ids, counters, manifest, identity) = load(&db)?;
         let shared = Arc::new(Shared {
             db,
             current: Mutex::new(Arc::new(manifest)),
@@ -123,6 +134,7 @@ impl Store {
             stopping: Default::default(),
             merging: Mutex::new(()),
             unmergeable: Mutex::default(),
+            identity: std::sync::RwLock::new(identity),
         });
         let (tx, rx) = sync_channel(options.queue_depth);
         let (wake_tx, wake_rx) = sync_channel(1);
@@ -246,6 +258,39 @@ impl Store {
             let (kind, id) = v.value();
             IdKind::from_byte(kind).map(|k| (k, id.to_owned()))
         }))
+    }
+
+    /// The customer key that stands for the whole person `ck` belongs to (the first key of
+    /// the linked identifiers).
+    pub fn root(&self, ck: Ck) -> Ck {
+        self.shared.identity.read().unwrap_or_else(|p| p.into_inner()).root(ck)
+    }
+
+    /// Why identifiers are one customer: every identifier linked with `id` and the links that
+    /// join them (each with the event that carried both). `None` for an unknown identifier.
+    pub fn identity(&self, id: &str) -> Result<Option<IdentityView>> {
+        let Some(ck) = self.customer_key(id)? else { return Ok(None) };
+        let root = self.root(ck);
+        let (_, txn) = self.shared.snapshot()?;
+        let mut links = Vec::new();
+        for entry in txn.open_table(LINKS)?.iter()? {
+            let (k, v) = entry?;
+            let link: crate::links::Link =
+                postcard::from_bytes(v.value()).map_err(meta_err(format!("link {}", k.value())))?;
+            if self.root(link.a) == root {
+                links.push(link);
+            }
+        }
+        let mut keys: Vec<Ck> = links.iter().flat_map(|l| [l.a, l.b]).chain([ck]).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut identifiers = Vec::with_capacity(keys.len());
+        for k in keys {
+            if let Some((kind, id)) = self.customer_id(k)? {
+                identifiers.push((k, kind, id));
+            }
+        }
+        Ok(Some(IdentityView { root, identifiers, links }))
     }
 
     /// Data-quality counts of the dictionary per (measurement, canonical field).
@@ -404,6 +449,7 @@ impl Store {
                 stopping: Default::default(),
                 merging: Mutex::new(()),
                 unmergeable: Mutex::default(),
+                identity: Default::default(),
             }),
         );
         let mut shared = Arc::try_unwrap(shared).map_err(|_| StoreError::Format("store still in use".into()))?;
@@ -476,12 +522,13 @@ fn init_format(db: &Database, path: &Path) -> Result<()> {
         txn.open_table(CUSTOMER_KEYS)?;
         txn.open_table(QUARANTINE)?;
         txn.open_table(FIELD_STATS)?;
+        txn.open_table(LINKS)?;
     }
     txn.commit()?;
     Ok(())
 }
 
-type Loaded = (Catalog, IdentityMap, crate::writer::Counters, Manifest);
+type Loaded = (Catalog, IdentityMap, crate::writer::Counters, Manifest, crate::links::UnionFind);
 
 fn load(db: &Database) -> Result<Loaded> {
     let txn = db.begin_read()?;
@@ -496,5 +543,12 @@ fn load(db: &Database) -> Result<Loaded> {
             .map_err(|e| StoreError::Io { path: format!("part {} customers", k.value()), source: e })?;
         manifest.add(info);
     }
-    Ok((catalog, ids, counters, manifest))
+    let mut identity = crate::links::UnionFind::default();
+    for entry in txn.open_table(LINKS)?.iter()? {
+        let (k, v) = entry?;
+        let link: crate::links::Link =
+            postcard::from_bytes(v.value()).map_err(meta_err(format!("link {}", k.value())))?;
+        identity.union(link.a, link.b);
+    }
+    Ok((catalog, ids, counters, manifest, identity))
 }

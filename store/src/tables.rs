@@ -28,3 +28,6 @@ pub const QUARANTINE: TableDefinition<u64, &[u8]> = TableDefinition::new("quaran
 /// (measurement, canonical field) -> postcard-encoded `dict::FieldStats`: data-quality counts
 /// of the data dictionary, updated in the same transaction as the events they count.
 pub const FIELD_STATS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("field_stats");
+
+/// Link id -> postcard-encoded [`crate::links::Link`]: append-only identity links.
+pub const LINKS: TableDefinition<u64, &[u8]> = TableDefinition::new("links");

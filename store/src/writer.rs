@@ -21,7 +21,8 @@ use crate::lpwrite::format_event;
 use crate::manifest::{Manifest, Shared};
 use crate::part::{EncodedPart, Level, PartData, PartInfo};
 use crate::quarantine::QuarantineEntry;
-use crate::tables::{CUSTOMER_KEYS, FIELD_STATS, IDENTITIES, META, PARTS, PIECES, QUARANTINE, SCHEMA};
+use crate::tables::{CUSTOMER_KEYS, FIELD_STATS, IDENTITIES, LINKS, META, PARTS, PIECES, QUARANTINE, SCHEMA};
+use crate::types::Ck;
 
 /// Rows per chunk of a fresh part.
 pub(crate) const FRESH_CHUNK_ROWS: usize = 16 * 1024;
@@ -143,7 +144,7 @@ impl Writer {
         txn.set_quick_repair(true);
         let mut counters = self.counters;
         let built = self.build(&txn, group, &mut counters);
-        let (outcomes, added, removed) = match built {
+        let (outcomes, added, removed, new_links) = match built {
             Ok(done) => done,
             Err(e) => {
                 self.catalog.rollback();
@@ -155,6 +156,11 @@ impl Writer {
             let mut current = self.shared.current.lock().unwrap_or_else(|p| p.into_inner());
             let result = txn.commit();
             if result.is_ok() {
+                let mut uf = self.shared.identity.write().unwrap_or_else(|p| p.into_inner());
+                for (a, b) in &new_links {
+                    uf.union(*a, *b);
+                }
+                drop(uf);
                 let mut next: Manifest = (**current).clone();
                 next.remove(&removed);
                 for part in added {
@@ -186,15 +192,20 @@ impl Writer {
         txn: &WriteTransaction,
         group: &mut [Request],
         c: &mut Counters,
-    ) -> Result<(Vec<Outcome>, Vec<PartInfo>, Vec<u64>)> {
+    ) -> Result<(Vec<Outcome>, Vec<PartInfo>, Vec<u64>, Vec<(Ck, Ck)>)> {
         let mut quarantine = txn.open_table(QUARANTINE)?;
         let mut ids = txn.open_table(IDENTITIES)?;
         let mut cks = txn.open_table(CUSTOMER_KEYS)?;
         let mut parts = txn.open_table(PARTS)?;
         let mut chunks = txn.open_table(PIECES)?;
         let now = now_ns();
+        let mut links = txn.open_table(LINKS)?;
+        let mut next_link = links.last()?.map_or(1, |(k, _)| k.value() + 1);
+        // Unions of this group, over committed roots, so one group records each join once.
+        let mut joined = crate::links::UnionFind::default();
         let mut builders: HashMap<&str, PartData> = HashMap::new();
         let mut outcomes = Vec::with_capacity(group.len());
+        let mut new_links = Vec::new();
         let mut added = Vec::new();
         let mut removed = Vec::new();
         for req in group.iter_mut() {
@@ -233,6 +244,28 @@ impl Writer {
                         let (ck, implied) = self.ids.resolve(&event, &mut c.next_ck, &mut ids, &mut cks)?;
                         let seq = c.next_seq;
                         c.next_seq += 1;
+                        if let Some((kind, id)) = crate::identity::linked_identifier(&event) {
+                            let other = self.ids.key_of(kind, &id, &mut c.next_ck, &mut ids, &mut cks)?;
+                            let (ra, rb) = {
+                                let uf = self.shared.identity.read().unwrap_or_else(|p| p.into_inner());
+                                (uf.root(ck), uf.root(other))
+                            };
+                            if ra != rb && joined.union(ra, rb) {
+                                let link = crate::links::Link {
+                                    id: next_link,
+                                    a: ck,
+                                    b: other,
+                                    seq,
+                                    ts: event.ts,
+                                    measurement: event.measurement.to_owned(),
+                                    source: batch.source().to_owned(),
+                                };
+                                let bytes = postcard::to_allocvec(&link).map_err(meta_err("identity link"))?;
+                                links.insert(next_link, bytes.as_slice())?;
+                                new_links.push((ck, other));
+                                next_link += 1;
+                            }
+                        }
                         receipt.seqs = Some((receipt.seqs.map_or(seq, |s| s.0), seq));
                         receipt.accepted += 1;
                         builders.entry(event.measurement).or_default().push_event(&event, ck, seq, implied);
@@ -305,7 +338,7 @@ impl Writer {
         self.catalog.write_staged(&mut schema)?;
         let mut meta = txn.open_table(META)?;
         write_counters(&mut meta, c)?;
-        Ok((outcomes, added, removed))
+        Ok((outcomes, added, removed, new_links))
     }
 }
 

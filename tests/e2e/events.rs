@@ -99,3 +99,17 @@ fn a_reader_that_stops_early_is_not_an_error() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[test]
+fn identity_explain_shows_the_chain_of_links() {
+    let (_dir, data) = store_with("page_view,anon=d-77 dur=1i 1\nidentify,anon=d-77,customer=c-1042 name=\"x\" 2\n");
+    let out = ok(&["identity", "explain", "--data", path(&data), "c-1042"]);
+    assert!(out.contains("customer anon=d-77 (2 identifiers)"), "{out}");
+    assert!(out.contains("customer=c-1042 -- anon=d-77  by identify event (seq 2, ts 2)"), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&["identity", "explain", "--data", path(&data), "d-77", "--json"])).expect("json");
+    assert_eq!(json["links"][0]["event"], "identify");
+    assert_eq!(json["identifiers"].as_array().map(Vec::len), Some(2));
+    let unknown = cxp(&["identity", "explain", "--data", path(&data), "nobody"]);
+    assert_eq!(unknown.code, 1);
+}

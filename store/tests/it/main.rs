@@ -2,6 +2,7 @@
 
 mod crash;
 mod format;
+mod identity;
 mod model;
 mod quarantine;
 mod util;
