@@ -88,7 +88,10 @@ fn print_columns(parts: &[cxp_store::PartMeta], events: u64) -> std::io::Result<
     rows.sort_by_key(|r| std::cmp::Reverse(r.1.0));
     crate::outln!("{:<14} {:<22} {:>10} {:>9}  codecs (chunks)", "measurement", "column", "bytes", "B/event")?;
     for ((m, c), (bytes, codecs)) in rows {
-        let codecs: Vec<String> = codecs.iter().map(|(k, n)| format!("{}x{n}", codec_name(*k))).collect();
+        let codecs: Vec<String> = codecs
+            .iter()
+            .map(|(k, n)| format!("{}x{n}", cxp_store::Codec::from_byte(*k).map_or("?", cxp_store::Codec::name)))
+            .collect();
         crate::outln!(
             "{m:<14} {c:<22} {bytes:>10} {:>9.3}  {}",
             bytes as f64 / events.max(1) as f64,
@@ -96,17 +99,4 @@ fn print_columns(parts: &[cxp_store::PartMeta], events: u64) -> std::io::Result<
         )?;
     }
     Ok(())
-}
-
-fn codec_name(byte: u8) -> &'static str {
-    match byte {
-        0 => "plain",
-        2 => "pco",
-        3 => "bitpack",
-        4 => "lz4",
-        5 => "dict",
-        6 => "decimal",
-        7 => "seq-by-ts",
-        _ => "?",
-    }
 }

@@ -1,12 +1,11 @@
 //! `cxp events`: read events back.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use cxp_store::{EventFilter, Store, StoreOptions, StoredEvent, Value};
+use cxp_store::{EventFilter, StoreOptions, StoredEvent, Value};
 
 /// Arguments of `cxp events`.
 #[derive(Debug, clap::Args)]
@@ -55,32 +54,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         limit: args.limit,
     };
     let events = store.events(&filter).context("reading events")?;
-    let mut names: HashMap<u32, Option<String>> = HashMap::new();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for e in &events {
-        let line = if args.json {
-            let customer = match names.get(&e.ck) {
-                Some(n) => n.clone(),
-                None => {
-                    let n = store.customer_id(e.ck)?.map(|(_, id)| id);
-                    names.insert(e.ck, n.clone());
-                    n
-                }
-            };
-            json_line(e, customer)
-        } else {
-            lp_line(e)
-        };
+        let line = if args.json { json_line(e) } else { lp_line(e) };
         writeln!(out, "{line}")?;
     }
     out.flush()?;
-    drop(store_close(store));
+    store.close()?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn store_close(store: Store) -> cxp_store::Result<()> {
-    store.close()
 }
 
 fn json_value(v: &Value) -> serde_json::Value {
@@ -95,7 +77,7 @@ fn json_value(v: &Value) -> serde_json::Value {
 }
 
 /// One event as a JSON object: ts in ns, measurement, customer, tags, fields with their types.
-fn json_line(e: &StoredEvent, customer: Option<String>) -> String {
+fn json_line(e: &StoredEvent) -> String {
     let tags: serde_json::Map<String, serde_json::Value> =
         e.tags.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
     let fields: serde_json::Map<String, serde_json::Value> =
@@ -103,7 +85,7 @@ fn json_line(e: &StoredEvent, customer: Option<String>) -> String {
     serde_json::json!({
         "ts": e.ts,
         "measurement": e.measurement,
-        "customer": customer,
+        "customer": e.customer,
         "tags": tags,
         "fields": fields,
     })

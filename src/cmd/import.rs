@@ -152,7 +152,7 @@ fn import_one(store: &Store, file: &PathBuf, options: ParseOptions, totals: &mut
                 batch.rewind(mark);
                 cut = mark.offset;
             }
-            line_no += memchr_count(&buf[..cut]);
+            line_no += count_newlines(&buf[..cut]);
             if in_flight.len() >= IN_FLIGHT
                 && let Some(p) = in_flight.pop_front()
             {
@@ -173,7 +173,7 @@ fn import_one(store: &Store, file: &PathBuf, options: ParseOptions, totals: &mut
     Ok(())
 }
 
-fn memchr_count(bytes: &[u8]) -> u64 {
+fn count_newlines(bytes: &[u8]) -> u64 {
     bytes.iter().filter(|b| **b == b'\n').count() as u64
 }
 

@@ -44,7 +44,8 @@ pub enum Codec {
 }
 
 impl Codec {
-    fn from_byte(b: u8) -> Result<Codec, CodecError> {
+    /// The codec stored as `b`.
+    pub fn from_byte(b: u8) -> Result<Codec, CodecError> {
         Ok(match b {
             0 => Codec::Plain,
             2 => Codec::Pco,
@@ -64,7 +65,7 @@ impl Codec {
             Codec::Pco => "pco",
             Codec::BitPack => "bitpack",
             Codec::StrLz4 => "lz4",
-            Codec::StrDict => "dict+lz4",
+            Codec::StrDict => "dict",
             Codec::Decimal => "decimal",
             Codec::SeqByTs => "seq-by-ts",
         }

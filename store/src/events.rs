@@ -1,9 +1,14 @@
 //! Events as rows, for the few places that want them: `cxp events`, customer timelines,
 //! tests. Analytics read column batches through [`crate::Scan`] instead.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use crate::error::Result;
+use crate::identity::IdKind;
 use crate::scan::ScanRequest;
 use crate::store::Store;
+use crate::tables::CUSTOMER_KEYS;
 use crate::types::{Ck, ColumnKind, NO_CUSTOMER, Value};
 
 /// One stored event.
@@ -17,6 +22,8 @@ pub struct StoredEvent {
     pub measurement: String,
     /// Customer key (`NO_CUSTOMER` when none).
     pub ck: Ck,
+    /// The identifier `ck` was allocated for (`None` without a customer).
+    pub customer: Option<String>,
     /// Tags, sorted by key.
     pub tags: Vec<(String, String)>,
     /// Fields, sorted by key.
@@ -46,7 +53,10 @@ impl Store {
             None => self.measurements()?,
         };
         let mut out = Vec::new();
-        let mut ids = std::collections::HashMap::new();
+        // One table for the whole read, and each customer looked up once.
+        let (_, txn) = self.shared.snapshot()?;
+        let keys = txn.open_table(CUSTOMER_KEYS)?;
+        let mut ids: HashMap<Ck, Option<(IdKind, String)>> = HashMap::new();
         for m in measurements {
             let mut req = ScanRequest::new(&m).between(filter.from.unwrap_or(i64::MIN), filter.to.unwrap_or(i64::MAX));
             if let Some(ck) = filter.customer {
@@ -66,11 +76,16 @@ impl Store {
                     }
                     let ck = batch.ck.get(row).copied().unwrap_or(NO_CUSTOMER);
                     if ck != NO_CUSTOMER {
-                        if let std::collections::hash_map::Entry::Vacant(slot) = ids.entry(ck) {
-                            slot.insert(self.customer_id(ck)?);
+                        if let Entry::Vacant(slot) = ids.entry(ck) {
+                            let id = keys.get(ck)?.and_then(|v| {
+                                let (kind, id) = v.value();
+                                IdKind::from_byte(kind).map(|k| (k, id.to_owned()))
+                            });
+                            slot.insert(id);
                         }
                         restore_identity_tag(&mut tags, &fields, ids.get(&ck).and_then(Option::as_ref));
                     }
+                    let customer = ids.get(&ck).and_then(Option::as_ref).map(|(_, id)| id.clone());
                     tags.sort();
                     fields.sort_by(|a, b| a.0.cmp(&b.0));
                     out.push(StoredEvent {
@@ -78,6 +93,7 @@ impl Store {
                         seq: batch.seq[row],
                         measurement: m.clone(),
                         ck,
+                        customer,
                         tags,
                         fields,
                     });
@@ -98,7 +114,7 @@ impl Store {
 pub(crate) fn restore_identity_tag(
     tags: &mut Vec<(String, String)>,
     fields: &[(String, Value)],
-    id: Option<&(crate::identity::IdKind, String)>,
+    id: Option<&(IdKind, String)>,
 ) {
     let Some((kind, id)) = id else { return };
     let key = kind.key();

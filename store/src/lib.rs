@@ -64,15 +64,3 @@ pub use store::{FILE_NAME, FORMAT_VERSION, IdentityView, PendingWrite, Store, St
 pub use types::{Ck, ColumnKind, ColumnType, NO_CUSTOMER, Value};
 pub use window::{DAY, HOUR, month_bounds, window_of};
 pub use writer::{WriteReceipt, now_ns};
-
-/// The short name of a precision, as accepted by [`Precision::parse`].
-pub fn precision_name(p: Precision) -> &'static str {
-    match p {
-        Precision::Nanoseconds => "ns",
-        Precision::Microseconds => "us",
-        Precision::Milliseconds => "ms",
-        Precision::Seconds => "s",
-        Precision::Minutes => "m",
-        Precision::Hours => "h",
-    }
-}

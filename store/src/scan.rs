@@ -116,10 +116,8 @@ pub struct ColumnBatch {
 impl ColumnBatch {
     /// The field column `name` (or the tag, if there is no such field).
     pub fn column(&self, name: &str) -> Option<&NullableColumn> {
-        let mut it = self.columns.iter().filter(|(d, _)| d.name == name);
-        let first = it.next();
-        let field = first.into_iter().chain(it).find(|(d, _)| d.kind == crate::types::ColumnKind::Field);
-        field.or(first).map(|(_, c)| c)
+        let named = || self.columns.iter().filter(move |(d, _)| d.name == name);
+        named().find(|(d, _)| d.kind == crate::types::ColumnKind::Field).or_else(|| named().next()).map(|(_, c)| c)
     }
 }
 

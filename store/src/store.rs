@@ -104,7 +104,7 @@ pub struct IdentityView {
 
 /// An open event store.
 pub struct Store {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     path: PathBuf,
     tx: Option<SyncSender<Request>>,
     writer: Option<JoinHandle<()>>,

@@ -289,7 +289,7 @@ impl Writer {
                             source: original.as_ref().map_or_else(|| batch.source().to_owned(), |e| e.source.clone()),
                             line: keep.map_or(reject.line, |e| e.line),
                             reason: reject.reason.clone(),
-                            precision: crate::precision_name(reject.precision.unwrap_or(batch.precision())).to_owned(),
+                            precision: reject.precision.unwrap_or(batch.precision()).as_str().to_owned(),
                             raw: reject.raw.clone(),
                         };
                         let bytes = postcard::to_allocvec(&entry).map_err(meta_err("quarantine entry"))?;

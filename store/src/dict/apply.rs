@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use cxp_lp::FieldValue;
 
+use super::normalize::as_text;
 use super::{Dictionary, FieldSpec, Normalized, normalize};
 use crate::batch::{Batch, EventRef, Reject};
 use crate::lpwrite::format_event;
@@ -52,16 +53,6 @@ impl DictStats {
 // Borrowed from the event and the dictionary wherever nothing changed: the common case
 // allocates nothing per tag or field.
 type Applied<'s> = (Vec<(&'s str, Cow<'s, str>)>, Vec<(&'s str, FieldValue<'s>)>);
-
-fn as_text<'s>(v: FieldValue<'s>) -> Cow<'s, str> {
-    match v {
-        FieldValue::Str(s) => s,
-        FieldValue::I64(x) => x.to_string().into(),
-        FieldValue::U64(x) => x.to_string().into(),
-        FieldValue::F64(x) => x.to_string().into(),
-        FieldValue::Bool(x) => x.to_string().into(),
-    }
-}
 
 impl Dictionary {
     /// The batch with the dictionary applied; refused events become rejects of the result.

@@ -42,14 +42,19 @@ pub struct ValueMap {
     pub(crate) default: Option<FieldValue<'static>>,
 }
 
-fn text(v: &FieldValue<'_>) -> String {
+/// A value as text, borrowing strings.
+pub(crate) fn as_text(v: FieldValue<'_>) -> std::borrow::Cow<'_, str> {
     match v {
-        FieldValue::I64(x) => x.to_string(),
-        FieldValue::U64(x) => x.to_string(),
-        FieldValue::F64(x) => x.to_string(),
-        FieldValue::Bool(x) => x.to_string(),
-        FieldValue::Str(s) => s.to_string(),
+        FieldValue::Str(s) => s,
+        FieldValue::I64(x) => x.to_string().into(),
+        FieldValue::U64(x) => x.to_string().into(),
+        FieldValue::F64(x) => x.to_string().into(),
+        FieldValue::Bool(x) => x.to_string().into(),
     }
+}
+
+fn text(v: &FieldValue<'_>) -> String {
+    as_text(v.clone()).into_owned()
 }
 
 fn changed_if(v: &FieldValue<'_>, new: FieldValue<'static>) -> Normalized {
