@@ -83,7 +83,8 @@ fn ingest(c: &mut Criterion) {
     });
     // The data dictionary applied on the caller's thread (aliases, E.164 phones, value maps,
     // hard rules), as `cxp import --dict default` does.
-    let dictionary = Some(std::sync::Arc::new(cxp_store::dict::Dictionary::builtin()));
+    let dictionary =
+        cxp_store::dict::DictionaryChoice::Use(std::sync::Arc::new(cxp_store::dict::Dictionary::builtin()));
     group.bench_function("durable_with_dictionary", |b| {
         b.iter_custom(|iters| {
             (0..iters)

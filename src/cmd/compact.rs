@@ -4,11 +4,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use cxp_store::StoreOptions;
 
 /// Runs `cxp compact`: every pending merge, then redb compaction.
 pub fn run(dir: &Path) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(dir, StoreOptions { auto_merge: false, ..StoreOptions::default() })?;
+    let store = super::open_store(dir, super::saved_options())?;
     let before = store.stats()?.file_bytes;
     let merges = store.compact().context("compacting")?;
     let after = std::fs::metadata(dir.join(cxp_store::FILE_NAME)).map(|m| m.len()).unwrap_or(0);
@@ -33,7 +32,7 @@ pub struct StatsArgs {
 
 /// Runs `cxp stats`.
 pub fn stats(args: &StatsArgs) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(&args.data, StoreOptions { auto_merge: false, ..StoreOptions::default() })?;
+    let store = super::open_store(&args.data, super::saved_options())?;
     let s = store.stats()?;
     let per_event = |bytes: u64| if s.events == 0 { 0.0 } else { bytes as f64 / s.events as f64 };
     crate::outln!("events        {}", s.events)?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use cxp_store::{EventFilter, StoreOptions, StoredEvent, Value};
+use cxp_store::{EventFilter, StoredEvent, Value};
 
 /// Arguments of `cxp events`.
 #[derive(Debug, clap::Args)]
@@ -35,7 +35,7 @@ pub struct Args {
 
 /// Runs `cxp events`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(&args.data, StoreOptions { auto_merge: false, ..StoreOptions::default() })?;
+    let store = super::open_store(&args.data, super::saved_options())?;
     let customer = match &args.customer {
         Some(id) => match store.customer_key(id)? {
             Some(ck) => Some(ck),

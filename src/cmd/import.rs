@@ -22,10 +22,8 @@ pub struct Args {
     /// Longest line accepted, in bytes.
     #[arg(long, default_value_t = cxp_store::ParseOptions::default().max_line_bytes)]
     max_line_bytes: usize,
-    /// Apply a data dictionary at ingest: a TOML file, or `default` for the one that ships
-    /// with cxp (`cxp dict default` prints it).
-    #[arg(long, value_name = "FILE|default")]
-    dict: Option<PathBuf>,
+    #[command(flatten)]
+    dict: super::DictArg,
     /// Files of line protocol; `-` reads standard input.
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -70,18 +68,7 @@ fn reason_kind(reason: &str) -> String {
 
 /// Runs `cxp import`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let dictionary = match &args.dict {
-        None => None,
-        Some(p) if p.as_os_str() == "default" => Some(std::sync::Arc::new(cxp_store::dict::Dictionary::builtin())),
-        Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            let dict = cxp_store::dict::Dictionary::parse(&text).map_err(|errors| {
-                let lines: Vec<String> = errors.iter().map(|e| format!("{}:{e}", p.display())).collect();
-                anyhow::anyhow!("invalid dictionary:\n{}", lines.join("\n"))
-            })?;
-            Some(std::sync::Arc::new(dict))
-        }
-    };
+    let dictionary = args.dict.choice()?;
     let store = super::open_store(&args.data, StoreOptions { dictionary, ..StoreOptions::default() })?;
     let options = ParseOptions { precision: args.precision, max_line_bytes: args.max_line_bytes };
     let started = Instant::now();

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use cxp_store::StoreOptions;
 
 /// Arguments of `cxp quarantine`.
 #[derive(Debug, clap::Args)]
@@ -25,7 +24,7 @@ pub struct Args {
 
 /// Runs `cxp quarantine`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(&args.data, StoreOptions { auto_merge: false, ..StoreOptions::default() })?;
+    let store = super::open_store(&args.data, super::saved_options())?;
     if args.replay {
         let report = store.replay_quarantine(None).context("replaying")?;
         crate::outln!("stored {}, still rejected {}", report.stored, report.still_rejected)?;

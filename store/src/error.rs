@@ -52,6 +52,10 @@ pub enum StoreError {
     /// written through this handle.
     #[error("the store's writer has stopped")]
     WriterGone,
+    /// The request names something that does not exist or cannot be done (an unknown link,
+    /// a link already split).
+    #[error("{0}")]
+    Invalid(String),
     /// An I/O error outside redb (the data directory itself).
     #[error("{path}: {source}")]
     Io {

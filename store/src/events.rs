@@ -5,10 +5,8 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use crate::error::Result;
-use crate::identity::IdKind;
 use crate::scan::ScanRequest;
 use crate::store::Store;
-use crate::tables::CUSTOMER_KEYS;
 use crate::types::{Ck, ColumnKind, NO_CUSTOMER, Value};
 
 /// One stored event.
@@ -53,10 +51,8 @@ impl Store {
             None => self.measurements()?,
         };
         let mut out = Vec::new();
-        // One table for the whole read, and each customer looked up once.
-        let (_, txn) = self.shared.snapshot()?;
-        let keys = txn.open_table(CUSTOMER_KEYS)?;
-        let mut ids: HashMap<Ck, Option<(IdKind, String)>> = HashMap::new();
+        // Each customer looked up once.
+        let mut ids: HashMap<Ck, Option<(String, String)>> = HashMap::new();
         for m in measurements {
             let mut req = ScanRequest::new(&m).between(filter.from.unwrap_or(i64::MIN), filter.to.unwrap_or(i64::MAX));
             if let Some(ck) = filter.customer {
@@ -77,11 +73,7 @@ impl Store {
                     let ck = batch.ck.get(row).copied().unwrap_or(NO_CUSTOMER);
                     if ck != NO_CUSTOMER {
                         if let Entry::Vacant(slot) = ids.entry(ck) {
-                            let id = keys.get(ck)?.and_then(|v| {
-                                let (kind, id) = v.value();
-                                IdKind::from_byte(kind).map(|k| (k, id.to_owned()))
-                            });
-                            slot.insert(id);
+                            slot.insert(self.customer_id(ck));
                         }
                         restore_identity_tag(&mut tags, &fields, ids.get(&ck).and_then(Option::as_ref));
                     }
@@ -114,10 +106,13 @@ impl Store {
 pub(crate) fn restore_identity_tag(
     tags: &mut Vec<(String, String)>,
     fields: &[(String, Value)],
-    id: Option<&(IdKind, String)>,
+    id: Option<&(String, String)>,
 ) {
-    let Some((kind, id)) = id else { return };
-    let key = kind.key();
+    let Some((key, id)) = id else { return };
+    // Only built-in types named like their tag are ever left out (see `identity::resolve`).
+    if !crate::identity::BUILTIN_TYPES.contains(&key.as_str()) {
+        return;
+    }
     if !tags.iter().any(|(k, _)| k == key) && !fields.iter().any(|(k, _)| k == key) {
         tags.push((key.to_owned(), id.clone()));
     }

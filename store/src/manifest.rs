@@ -54,7 +54,9 @@ pub(crate) struct Shared {
     // Parts whose merge failed (unreadable chunks): skipped by later merges.
     pub(crate) unmergeable: Mutex<std::collections::HashSet<u64>>,
     // Which customer keys are one person; the writer adds links after their commit.
-    pub(crate) identity: std::sync::RwLock<crate::links::UnionFind>,
+    pub(crate) identity: std::sync::RwLock<crate::identity::Identity>,
+    // Which tags and fields carry identifiers (fixed for the life of the handle).
+    pub(crate) plan: crate::identity::IdentityPlan,
 }
 
 impl Shared {

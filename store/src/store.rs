@@ -11,14 +11,15 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use crate::batch::Batch;
 use crate::catalog::{Catalog, MeasurementSchema};
 use crate::error::{Result, StoreError, meta_err};
-use crate::identity::{IdKind, IdentityMap};
+use crate::identity::{IdTypes, Identity, IdentityPlan, Resolver};
 use crate::manifest::{Manifest, Shared};
 use crate::merge::{MergePolicy, merge_once, run_merger};
 use crate::part::{Level, PartInfo, PartMeta};
 use crate::quarantine::{QuarantineEntry, ReplayReport};
 use crate::scan::{Scan, ScanRequest};
-use crate::tables::{CUSTOMER_KEYS, FIELD_STATS, IDENTITIES, LINKS, META, PARTS, PIECES, QUARANTINE, SCHEMA};
-use crate::types::Ck;
+use crate::tables::{
+    BLOCKED, CUSTOMER_KEYS, FIELD_STATS, IDENTITIES, LINKS, META, PARTS, PIECES, QUARANTINE, REFUSALS, SCHEMA, SPLITS,
+};
 use crate::writer::{Request, WriteReceipt, Writer, read_counters, write_counters};
 
 /// The file name of the store inside its data directory.
@@ -42,8 +43,8 @@ pub struct StoreOptions {
     /// redb page cache.
     pub cache_bytes: usize,
     /// Data dictionary applied to every batch before it reaches the writer (aliases,
-    /// normalisation, hard rules to the quarantine); `None` stores events as they come.
-    pub dictionary: Option<std::sync::Arc<crate::dict::Dictionary>>,
+    /// normalisation, hard rules to the quarantine), and naming the identifier fields.
+    pub dictionary: crate::dict::DictionaryChoice,
 }
 
 impl Default for StoreOptions {
@@ -54,7 +55,7 @@ impl Default for StoreOptions {
             max_group_events: 64 * 1024,
             queue_depth: 16,
             cache_bytes: 256 * 1024 * 1024,
-            dictionary: None,
+            dictionary: crate::dict::DictionaryChoice::Off,
         }
     }
 }
@@ -91,26 +92,15 @@ pub struct StoreStats {
     pub last_merge_error: Option<String>,
 }
 
-/// One customer's identifiers and the links that make them one (see [`Store::identity`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdentityView {
-    /// The key standing for the customer.
-    pub root: Ck,
-    /// Every linked identifier: key, kind, value.
-    pub identifiers: Vec<(Ck, IdKind, String)>,
-    /// The links, oldest first.
-    pub links: Vec<crate::links::Link>,
-}
-
 /// An open event store.
 pub struct Store {
     pub(crate) shared: Arc<Shared>,
     path: PathBuf,
-    tx: Option<SyncSender<Request>>,
+    pub(crate) tx: Option<SyncSender<Request>>,
     writer: Option<JoinHandle<()>>,
     merger: Mutex<Option<(SyncSender<()>, JoinHandle<()>)>>,
     merge_policy: MergePolicy,
-    dictionary: Option<std::sync::Arc<crate::dict::Dictionary>>,
+    pub(crate) dictionary: Option<std::sync::Arc<crate::dict::Dictionary>>,
 }
 
 impl Store {
@@ -126,7 +116,9 @@ impl Store {
         let path = dir.join(FILE_NAME);
         let db = Database::builder().set_cache_size(options.cache_bytes).create(&path)?;
         init_format(&db, &path)?;
-        let (catalog, ids, counters, manifest, identity) = load(&db)?;
+        let dictionary = choose_dictionary(&db, &options.dictionary, &path)?;
+        let plan = identity_plan(&db, dictionary.as_deref())?;
+        let (catalog, counters, manifest, identity, splits) = load(&db)?;
         let shared = Arc::new(Shared {
             db,
             current: Mutex::new(Arc::new(manifest)),
@@ -135,11 +127,17 @@ impl Store {
             merging: Mutex::new(()),
             unmergeable: Mutex::default(),
             identity: std::sync::RwLock::new(identity),
+            plan: plan.clone(),
         });
         let (tx, rx) = sync_channel(options.queue_depth);
         let (wake_tx, wake_rx) = sync_channel(1);
-        let writer =
-            Writer { shared: Arc::clone(&shared), catalog, ids, counters, max_group_events: options.max_group_events };
+        let writer = Writer {
+            shared: Arc::clone(&shared),
+            catalog,
+            resolver: Resolver::new(plan, splits),
+            counters,
+            max_group_events: options.max_group_events,
+        };
         let signal = options.auto_merge.then(|| wake_tx.clone());
         let writer = std::thread::Builder::new()
             .name("cxp-writer".into())
@@ -162,7 +160,7 @@ impl Store {
             writer: Some(writer),
             merger: Mutex::new(merger),
             merge_policy: options.merge,
-            dictionary: options.dictionary,
+            dictionary,
         })
     }
 
@@ -228,69 +226,6 @@ impl Store {
             out.push((name.clone(), postcard::from_bytes(v.value()).map_err(meta_err(format!("schema of {name}")))?));
         }
         Ok(out)
-    }
-
-    /// The key of customer identifier `id` (a `customer` id first, then an `anon` id).
-    pub fn customer_key(&self, id: &str) -> Result<Option<Ck>> {
-        let (_, txn) = self.shared.snapshot()?;
-        let table = match txn.open_table(IDENTITIES) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        for kind in IdKind::ALL {
-            if let Some(ck) = table.get((kind as u8, id))? {
-                return Ok(Some(ck.value()));
-            }
-        }
-        Ok(None)
-    }
-
-    /// The identifier a customer key was allocated for.
-    pub fn customer_id(&self, ck: Ck) -> Result<Option<(IdKind, String)>> {
-        let (_, txn) = self.shared.snapshot()?;
-        let table = match txn.open_table(CUSTOMER_KEYS) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        Ok(table.get(ck)?.and_then(|v| {
-            let (kind, id) = v.value();
-            IdKind::from_byte(kind).map(|k| (k, id.to_owned()))
-        }))
-    }
-
-    /// The customer key that stands for the whole person `ck` belongs to (the first key of
-    /// the linked identifiers).
-    pub fn root(&self, ck: Ck) -> Ck {
-        self.shared.identity.read().unwrap_or_else(|p| p.into_inner()).root(ck)
-    }
-
-    /// Why identifiers are one customer: every identifier linked with `id` and the links that
-    /// join them (each with the event that carried both). `None` for an unknown identifier.
-    pub fn identity(&self, id: &str) -> Result<Option<IdentityView>> {
-        let Some(ck) = self.customer_key(id)? else { return Ok(None) };
-        let root = self.root(ck);
-        let (_, txn) = self.shared.snapshot()?;
-        let mut links = Vec::new();
-        for entry in txn.open_table(LINKS)?.iter()? {
-            let (k, v) = entry?;
-            let link: crate::links::Link =
-                postcard::from_bytes(v.value()).map_err(meta_err(format!("link {}", k.value())))?;
-            if self.root(link.a) == root {
-                links.push(link);
-            }
-        }
-        let mut keys: Vec<Ck> = links.iter().flat_map(|l| [l.a, l.b]).chain([ck]).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let mut identifiers = Vec::with_capacity(keys.len());
-        for k in keys {
-            if let Some((kind, id)) = self.customer_id(k)? {
-                identifiers.push((k, kind, id));
-            }
-        }
-        Ok(Some(IdentityView { root, identifiers, links }))
     }
 
     /// Data-quality counts of the dictionary per (measurement, canonical field).
@@ -440,6 +375,7 @@ impl Store {
     pub fn compact(mut self) -> Result<u64> {
         let merges = self.merge_all()?;
         self.shutdown();
+        let plan = self.shared.plan.clone();
         let shared = std::mem::replace(
             &mut self.shared,
             Arc::new(Shared {
@@ -450,6 +386,7 @@ impl Store {
                 merging: Mutex::new(()),
                 unmergeable: Mutex::default(),
                 identity: Default::default(),
+                plan,
             }),
         );
         let mut shared = Arc::try_unwrap(shared).map_err(|_| StoreError::Format("store still in use".into()))?;
@@ -523,17 +460,91 @@ fn init_format(db: &Database, path: &Path) -> Result<()> {
         txn.open_table(QUARANTINE)?;
         txn.open_table(FIELD_STATS)?;
         txn.open_table(LINKS)?;
+        txn.open_table(REFUSALS)?;
+        txn.open_table(BLOCKED)?;
+        txn.open_table(SPLITS)?;
     }
     txn.commit()?;
     Ok(())
 }
 
-type Loaded = (Catalog, IdentityMap, crate::writer::Counters, Manifest, crate::links::UnionFind);
+const ID_TYPES_KEY: &str = "id_types";
+const DICTIONARY_KEY: &str = "dictionary";
+
+// The dictionary to apply: the given one (saved for later opens), the saved one, or none.
+fn choose_dictionary(
+    db: &Database,
+    choice: &crate::dict::DictionaryChoice,
+    path: &Path,
+) -> Result<Option<Arc<crate::dict::Dictionary>>> {
+    use crate::dict::{Dictionary, DictionaryChoice};
+    match choice {
+        DictionaryChoice::Off => Ok(None),
+        DictionaryChoice::Use(_) | DictionaryChoice::Disable => {
+            let dict = match choice {
+                DictionaryChoice::Use(d) => Some(Arc::clone(d)),
+                _ => None,
+            };
+            // An empty record says "no dictionary".
+            let text = dict.as_ref().map_or("", |d| d.text());
+            let txn = db.begin_write()?;
+            txn.open_table(META)?.insert(DICTIONARY_KEY, text.as_bytes())?;
+            txn.commit()?;
+            Ok(dict)
+        }
+        DictionaryChoice::Saved => {
+            let txn = db.begin_read()?;
+            let saved = txn.open_table(META)?.get(DICTIONARY_KEY)?.map(|v| v.value().to_vec());
+            let Some(bytes) = saved else { return Ok(Some(Arc::new(Dictionary::builtin()))) };
+            if bytes.is_empty() {
+                return Ok(None);
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            let dict = Dictionary::parse(&text).map_err(|errors| {
+                let first = errors.first().map(ToString::to_string).unwrap_or_default();
+                StoreError::Format(format!("{}: the saved data dictionary is invalid: {first}", path.display()))
+            })?;
+            Ok(Some(Arc::new(dict)))
+        }
+    }
+}
+
+// The identity plan of this open: identifier fields of the dictionary (or the foundation's
+// `customer` and `anon`), with the type numbers of this store; new types are persisted.
+fn identity_plan(db: &Database, dict: Option<&crate::dict::Dictionary>) -> Result<IdentityPlan> {
+    let mut types = read_types(&db.begin_read()?)?;
+    let before = types.clone();
+    let (fields, rules) = match dict {
+        Some(d) => (d.identifier_fields(), d.identity_rules().clone()),
+        None => (Vec::new(), Default::default()),
+    };
+    let plan = IdentityPlan::new(&mut types, &fields, &rules).map_err(StoreError::Invalid)?;
+    if types != before {
+        let txn = db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            let bytes = postcard::to_allocvec(types.declared()).map_err(meta_err("identifier types"))?;
+            meta.insert(ID_TYPES_KEY, bytes.as_slice())?;
+        }
+        txn.commit()?;
+    }
+    Ok(plan)
+}
+
+fn read_types(txn: &redb::ReadTransaction) -> Result<IdTypes> {
+    let meta = txn.open_table(META)?;
+    let declared: Vec<String> = match meta.get(ID_TYPES_KEY)? {
+        Some(v) => postcard::from_bytes(v.value()).map_err(meta_err("identifier types"))?,
+        None => Vec::new(),
+    };
+    Ok(IdTypes::with_declared(declared))
+}
+
+type Loaded = (Catalog, crate::writer::Counters, Manifest, Identity, std::collections::HashSet<(crate::Ck, crate::Ck)>);
 
 fn load(db: &Database) -> Result<Loaded> {
     let txn = db.begin_read()?;
     let catalog = Catalog::load(&txn.open_table(SCHEMA)?)?;
-    let ids = IdentityMap::load(&txn.open_table(IDENTITIES)?)?;
     let counters = read_counters(&txn.open_table(META)?)?;
     let mut manifest = Manifest::default();
     for entry in txn.open_table(PARTS)?.iter()? {
@@ -543,12 +554,7 @@ fn load(db: &Database) -> Result<Loaded> {
             .map_err(|e| StoreError::Io { path: format!("part {} customers", k.value()), source: e })?;
         manifest.add(info);
     }
-    let mut identity = crate::links::UnionFind::default();
-    for entry in txn.open_table(LINKS)?.iter()? {
-        let (k, v) = entry?;
-        let link: crate::links::Link =
-            postcard::from_bytes(v.value()).map_err(meta_err(format!("link {}", k.value())))?;
-        identity.union(link.a, link.b);
-    }
-    Ok((catalog, ids, counters, manifest, identity))
+    let (graph, splits) = crate::identity::load_graph(&txn)?;
+    let identity = Identity { index: crate::identity::load_index(&txn)?, graph, types: read_types(&txn)? };
+    Ok((catalog, counters, manifest, identity, splits))
 }

@@ -31,3 +31,12 @@ pub const FIELD_STATS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::n
 
 /// Link id -> postcard-encoded [`crate::links::Link`]: append-only identity links.
 pub const LINKS: TableDefinition<u64, &[u8]> = TableDefinition::new("links");
+
+/// Refusal id -> postcard-encoded [`crate::identity::Refusal`]: links a guardrail refused.
+pub const REFUSALS: TableDefinition<u64, &[u8]> = TableDefinition::new("identity_refusals");
+
+/// (identifier type, blocked value) -> events that carried it (and were keyed without it).
+pub const BLOCKED: TableDefinition<(u8, &str), u64> = TableDefinition::new("identity_blocked");
+
+/// Link id -> postcard-encoded [`crate::identity::Split`]: links an operator undid.
+pub const SPLITS: TableDefinition<u64, &[u8]> = TableDefinition::new("identity_splits");

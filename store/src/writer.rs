@@ -9,20 +9,22 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 
-use redb::{Durability, ReadableTable, Table, WriteTransaction};
+use redb::{Durability, ReadableDatabase, ReadableTable, Table, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use crate::batch::{Batch, Reject};
 use crate::catalog::Catalog;
 use crate::codec::Effort;
 use crate::error::{Result, StoreError, meta_err};
-use crate::identity::IdentityMap;
+use crate::identity::resolve::IdTables;
+use crate::identity::{Link, Refusal, Resolver, Split};
 use crate::lpwrite::format_event;
 use crate::manifest::{Manifest, Shared};
 use crate::part::{EncodedPart, Level, PartData, PartInfo};
 use crate::quarantine::QuarantineEntry;
-use crate::tables::{CUSTOMER_KEYS, FIELD_STATS, IDENTITIES, LINKS, META, PARTS, PIECES, QUARANTINE, SCHEMA};
-use crate::types::Ck;
+use crate::tables::{
+    BLOCKED, CUSTOMER_KEYS, FIELD_STATS, IDENTITIES, LINKS, META, PARTS, PIECES, QUARANTINE, REFUSALS, SCHEMA, SPLITS,
+};
 
 /// Rows per chunk of a fresh part.
 pub(crate) const FRESH_CHUNK_ROWS: usize = 16 * 1024;
@@ -72,13 +74,18 @@ pub(crate) enum Request {
         swap: Swap,
         reply: SyncSender<Result<()>>,
     },
+    Split {
+        link: u64,
+        reason: String,
+        reply: SyncSender<Result<Link>>,
+    },
 }
 
 impl Request {
     fn weight(&self) -> usize {
         match self {
             Request::Write { batch, .. } => batch.len() + batch.rejects().len(),
-            Request::Swap { .. } => 0,
+            Request::Swap { .. } | Request::Split { .. } => 0,
         }
     }
 }
@@ -86,7 +93,7 @@ impl Request {
 pub(crate) struct Writer {
     pub(crate) shared: Arc<Shared>,
     pub(crate) catalog: Catalog,
-    pub(crate) ids: IdentityMap,
+    pub(crate) resolver: Resolver,
     pub(crate) counters: Counters,
     pub(crate) max_group_events: usize,
 }
@@ -94,6 +101,7 @@ pub(crate) struct Writer {
 enum Outcome {
     Write(WriteReceipt),
     Swap(Result<()>),
+    Split(Result<Link>),
 }
 
 impl Writer {
@@ -117,6 +125,7 @@ impl Writer {
                         match (req, outcome) {
                             (Request::Write { reply, .. }, Outcome::Write(r)) => drop(reply.send(Ok(r))),
                             (Request::Swap { reply, .. }, Outcome::Swap(r)) => drop(reply.send(r)),
+                            (Request::Split { reply, .. }, Outcome::Split(r)) => drop(reply.send(r)),
                             _ => unreachable!("one outcome per request, in order"),
                         }
                     }
@@ -126,6 +135,7 @@ impl Writer {
                         match req {
                             Request::Write { reply, .. } => drop(reply.send(Err(e.to_store_error()))),
                             Request::Swap { reply, .. } => drop(reply.send(Err(e.to_store_error()))),
+                            Request::Split { reply, .. } => drop(reply.send(Err(e.to_store_error()))),
                         }
                     }
                 }
@@ -144,11 +154,11 @@ impl Writer {
         txn.set_quick_repair(true);
         let mut counters = self.counters;
         let built = self.build(&txn, group, &mut counters);
-        let (outcomes, added, removed, new_links) = match built {
+        let (outcomes, added, removed, split) = match built {
             Ok(done) => done,
             Err(e) => {
                 self.catalog.rollback();
-                self.ids.rollback();
+                self.resolver.rollback(&self.shared.identity);
                 return Err(GroupError::NotWritten(e.to_string()));
             }
         };
@@ -156,11 +166,7 @@ impl Writer {
             let mut current = self.shared.current.lock().unwrap_or_else(|p| p.into_inner());
             let result = txn.commit();
             if result.is_ok() {
-                let mut uf = self.shared.identity.write().unwrap_or_else(|p| p.into_inner());
-                for (a, b) in &new_links {
-                    uf.union(*a, *b);
-                }
-                drop(uf);
+                self.resolver.commit(&self.shared.identity);
                 let mut next: Manifest = (**current).clone();
                 next.remove(&removed);
                 for part in added {
@@ -173,13 +179,17 @@ impl Writer {
         match committed {
             Ok(()) => {
                 self.catalog.commit();
-                self.ids.commit();
                 self.counters = counters;
+                if split {
+                    // Undoing a link can split a customer anywhere in its set: rebuild the
+                    // graph from the tables rather than patch it.
+                    self.rebuild_graph().map_err(|e| GroupError::Uncertain(e.to_string()))?;
+                }
                 Ok(outcomes)
             }
             Err(e) => {
                 self.catalog.rollback();
-                self.ids.rollback();
+                self.resolver.rollback(&self.shared.identity);
                 // redb: a failed commit may still have reached the disk.
                 Err(GroupError::Uncertain(e.to_string()))
             }
@@ -192,7 +202,7 @@ impl Writer {
         txn: &WriteTransaction,
         group: &mut [Request],
         c: &mut Counters,
-    ) -> Result<(Vec<Outcome>, Vec<PartInfo>, Vec<u64>, Vec<(Ck, Ck)>)> {
+    ) -> Result<(Vec<Outcome>, Vec<PartInfo>, Vec<u64>, bool)> {
         let mut quarantine = txn.open_table(QUARANTINE)?;
         let mut ids = txn.open_table(IDENTITIES)?;
         let mut cks = txn.open_table(CUSTOMER_KEYS)?;
@@ -201,11 +211,11 @@ impl Writer {
         let now = now_ns();
         let mut links = txn.open_table(LINKS)?;
         let mut next_link = links.last()?.map_or(1, |(k, _)| k.value() + 1);
-        // Unions of this group, over committed roots, so one group records each join once.
-        let mut joined = crate::links::UnionFind::default();
+        let mut refusals = txn.open_table(REFUSALS)?;
+        let mut next_refusal = refusals.last()?.map_or(1, |(k, _)| k.value() + 1);
         let mut builders: HashMap<&str, PartData> = HashMap::new();
         let mut outcomes = Vec::with_capacity(group.len());
-        let mut new_links = Vec::new();
+        let mut split = false;
         let mut added = Vec::new();
         let mut removed = Vec::new();
         for req in group.iter_mut() {
@@ -241,30 +251,43 @@ impl Writer {
                             });
                             continue;
                         }
-                        let (ck, implied) = self.ids.resolve(&event, &mut c.next_ck, &mut ids, &mut cks)?;
+                        let mut tables = IdTables { ids: &mut ids, cks: &mut cks };
+                        let resolved =
+                            self.resolver.resolve(&self.shared.identity, &event, &mut c.next_ck, &mut tables)?;
+                        let (ck, implied) = (resolved.ck, resolved.implied);
                         let seq = c.next_seq;
                         c.next_seq += 1;
-                        if let Some((kind, id)) = crate::identity::linked_identifier(&event) {
-                            let other = self.ids.key_of(kind, &id, &mut c.next_ck, &mut ids, &mut cks)?;
-                            let (ra, rb) = {
-                                let uf = self.shared.identity.read().unwrap_or_else(|p| p.into_inner());
-                                (uf.root(ck), uf.root(other))
+                        for l in &resolved.links {
+                            let link = Link {
+                                id: next_link,
+                                a: l.a,
+                                b: l.b,
+                                seq,
+                                ts: event.ts,
+                                measurement: event.measurement.to_owned(),
+                                source: batch.source().to_owned(),
                             };
-                            if ra != rb && joined.union(ra, rb) {
-                                let link = crate::links::Link {
-                                    id: next_link,
-                                    a: ck,
-                                    b: other,
-                                    seq,
-                                    ts: event.ts,
-                                    measurement: event.measurement.to_owned(),
-                                    source: batch.source().to_owned(),
-                                };
-                                let bytes = postcard::to_allocvec(&link).map_err(meta_err("identity link"))?;
-                                links.insert(next_link, bytes.as_slice())?;
-                                new_links.push((ck, other));
-                                next_link += 1;
-                            }
+                            let bytes = postcard::to_allocvec(&link).map_err(meta_err("identity link"))?;
+                            links.insert(next_link, bytes.as_slice())?;
+                            next_link += 1;
+                        }
+                        for r in resolved.refusals {
+                            let kind =
+                                crate::identity::resolve::read(&self.shared.identity).types.name(r.kind).to_owned();
+                            let refusal = Refusal {
+                                id: next_refusal,
+                                key: r.key,
+                                kind,
+                                value: r.value,
+                                reason: r.reason,
+                                seq,
+                                ts: event.ts,
+                                measurement: event.measurement.to_owned(),
+                                source: batch.source().to_owned(),
+                            };
+                            let bytes = postcard::to_allocvec(&refusal).map_err(meta_err("identity refusal"))?;
+                            refusals.insert(next_refusal, bytes.as_slice())?;
+                            next_refusal += 1;
                         }
                         receipt.seqs = Some((receipt.seqs.map_or(seq, |s| s.0), seq));
                         receipt.accepted += 1;
@@ -324,6 +347,21 @@ impl Writer {
                     removed.extend_from_slice(&swap.removed);
                     outcomes.push(Outcome::Swap(Ok(())));
                 }
+                Request::Split { link, reason, .. } => {
+                    let done = split_link(txn, &links, *link, std::mem::take(reason), now);
+                    if let Ok(l) = &done {
+                        self.resolver.splits.insert((l.a.min(l.b), l.a.max(l.b)));
+                        split = true;
+                    }
+                    outcomes.push(Outcome::Split(done));
+                }
+            }
+        }
+        if !self.resolver.blocked.is_empty() {
+            let mut table = txn.open_table(BLOCKED)?;
+            for ((kind, value), n) in &self.resolver.blocked {
+                let before = table.get((*kind, value.as_str()))?.map_or(0, |v| v.value());
+                table.insert((*kind, value.as_str()), before + n)?;
             }
         }
         for (measurement, data) in builders {
@@ -338,8 +376,38 @@ impl Writer {
         self.catalog.write_staged(&mut schema)?;
         let mut meta = txn.open_table(META)?;
         write_counters(&mut meta, c)?;
-        Ok((outcomes, added, removed, new_links))
+        Ok((outcomes, added, removed, split))
     }
+
+    fn rebuild_graph(&mut self) -> Result<()> {
+        let txn = self.shared.db.begin_read()?;
+        let (graph, splits) = crate::identity::load_graph(&txn)?;
+        crate::identity::resolve::write(&self.shared.identity).graph = graph;
+        self.resolver.splits = splits;
+        Ok(())
+    }
+}
+
+// Records that `link` is undone; refuses an unknown or already undone link.
+fn split_link(
+    txn: &WriteTransaction,
+    links: &Table<u64, &'static [u8]>,
+    link: u64,
+    reason: String,
+    now: i64,
+) -> Result<Link> {
+    let Some(bytes) = links.get(link)? else {
+        return Err(StoreError::Invalid(format!("there is no link {link}")));
+    };
+    let found: Link = postcard::from_bytes(bytes.value()).map_err(meta_err(format!("link {link}")))?;
+    let mut splits = txn.open_table(SPLITS)?;
+    if splits.get(link)?.is_some() {
+        return Err(StoreError::Invalid(format!("link {link} is already split")));
+    }
+    let record = Split { link, at: now, reason };
+    let bytes = postcard::to_allocvec(&record).map_err(meta_err("identity split"))?;
+    splits.insert(link, bytes.as_slice())?;
+    Ok(found)
 }
 
 /// Why a group commit failed, sent to every batch of the group.

@@ -14,7 +14,7 @@ fn store_with(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let file = dir.path().join("in.lp");
     std::fs::write(&file, text).expect("write");
     let data = dir.path().join("data");
-    ok(&["import", "--data", path(&data), path(&file)]);
+    ok(&["import", "--data", path(&data), "--dict", "none", path(&file)]);
     (dir, data)
 }
 
@@ -53,7 +53,7 @@ fn line_protocol_output_imports_back_to_the_same_events() {
     let again = dir.path().join("again.lp");
     std::fs::write(&again, &lp).expect("write");
     let data2 = dir.path().join("data2");
-    ok(&["import", "--data", path(&data2), path(&again)]);
+    ok(&["import", "--data", path(&data2), "--dict", "none", path(&again)]);
     assert_eq!(ok(&["events", "--data", path(&data2), "--json"]), ok(&["events", "--data", path(&data), "--json"]));
 }
 

@@ -18,7 +18,7 @@ fn import_reports_accepted_and_rejected_by_reason_and_keeps_every_rejected_line(
     let file = dir.path().join("in.lp");
     std::fs::write(&file, INPUT).expect("write");
     let data = dir.path().join("data");
-    let out = ok(&["import", "--data", path(&data), path(&file)]);
+    let out = ok(&["import", "--data", path(&data), "--dict", "none", path(&file)]);
     assert!(out.contains("accepted  3"), "{out}");
     assert!(out.contains("rejected  3"), "{out}");
     assert!(out.contains("invalid field value oops"), "{out}");
@@ -75,7 +75,7 @@ fn compact_merges_everything_and_keeps_every_event() {
     let file = dir.path().join("g.lp");
     ok(&["gen", "--customers", "500", "--events", "30000", "--days", "20", "--seed", "5", "--out", path(&file)]);
     let data = dir.path().join("data");
-    ok(&["import", "--data", path(&data), path(&file)]);
+    ok(&["import", "--data", path(&data), "--dict", "none", path(&file)]);
     let before = ok(&["events", "--data", path(&data)]);
     let out = ok(&["compact", "--data", path(&data)]);
     assert!(out.contains("merges"), "{out}");
@@ -100,7 +100,7 @@ fn a_string_with_a_raw_newline_across_a_block_boundary_is_imported_whole() {
     let file = dir.path().join("in.lp");
     std::fs::write(&file, &text).expect("write");
     let data = dir.path().join("data");
-    let out = ok(&["import", "--data", path(&data), path(&file)]);
+    let out = ok(&["import", "--data", path(&data), "--dict", "none", path(&file)]);
     assert!(out.contains(&format!("accepted  {}", n + 2)), "{out}");
     assert!(out.contains("rejected  0"), "{out}");
     let b = ok(&["events", "--data", path(&data), "--measurement", "b", "--json"]);

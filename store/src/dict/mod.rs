@@ -66,6 +66,22 @@ pub struct Dictionary {
     names: HashMap<String, usize>,
     required: BTreeMap<String, Vec<String>>,
     country: phonenumber::country::Id,
+    id_rules: BTreeMap<String, crate::identity::IdRule>,
+    text: String,
+}
+
+/// Which dictionary a store applies (see [`crate::StoreOptions::dictionary`]).
+#[derive(Debug, Clone, Default)]
+pub enum DictionaryChoice {
+    /// None: events are stored as they come, keyed by `customer` and `anon` only.
+    #[default]
+    Off,
+    /// The one saved in the store by an earlier open, else the built-in one.
+    Saved,
+    /// This one, saved in the store so that later opens with `Saved` apply it too.
+    Use(std::sync::Arc<Dictionary>),
+    /// None, saved in the store so that later opens with `Saved` apply none either.
+    Disable,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +93,16 @@ struct RawDict {
     fields: BTreeMap<String, Spanned<RawField>>,
     #[serde(default)]
     events: BTreeMap<String, Spanned<RawEvent>>,
+    #[serde(default)]
+    identifiers: BTreeMap<String, Spanned<RawIdRule>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIdRule {
+    max: Option<u32>,
+    blocked: Option<Vec<String>>,
+    priority: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -227,7 +253,29 @@ impl Dictionary {
             });
         }
         let required = raw.events.iter().map(|(m, e)| (m.clone(), e.get_ref().required.clone())).collect();
-        if errors.is_empty() { Ok(Dictionary { fields, names, required, country }) } else { Err(errors) }
+        let mut id_rules = BTreeMap::new();
+        for (ty, spanned) in &raw.identifiers {
+            let r = spanned.get_ref();
+            let declared = fields.iter().any(|f| f.identifier.as_deref() == Some(ty.as_str()));
+            if !declared && !crate::identity::BUILTIN_TYPES.contains(&ty.as_str()) {
+                err(spanned.span(), format!("identifiers.{ty}: no field carries identifier type {ty:?}"));
+            }
+            if r.max == Some(0) {
+                err(spanned.span(), format!("identifiers.{ty}: max must be at least 1"));
+            }
+            let mut rule = crate::identity::IdRule::default_for(ty);
+            rule.max = r.max.unwrap_or(rule.max);
+            rule.priority = r.priority.unwrap_or(rule.priority);
+            if let Some(b) = &r.blocked {
+                rule.blocked = b.iter().map(|v| v.trim().to_owned()).collect();
+            }
+            id_rules.insert(ty.clone(), rule);
+        }
+        if errors.is_empty() {
+            Ok(Dictionary { fields, names, required, country, id_rules, text: text.to_owned() })
+        } else {
+            Err(errors)
+        }
     }
 
     /// The field called `name` (canonically or by an alias).
@@ -248,6 +296,22 @@ impl Dictionary {
     /// Number of event definitions.
     pub fn event_count(&self) -> usize {
         self.required.len()
+    }
+
+    /// (field name, identifier type) of every field that carries an identifier.
+    pub fn identifier_fields(&self) -> Vec<(String, String)> {
+        self.fields.iter().filter_map(|f| f.identifier.clone().map(|t| (f.name.clone(), t))).collect()
+    }
+
+    /// Guardrails configured per identifier type (`[identifiers.TYPE]`); types not listed
+    /// get [`crate::identity::IdRule::default_for`].
+    pub fn identity_rules(&self) -> &BTreeMap<String, crate::identity::IdRule> {
+        &self.id_rules
+    }
+
+    /// The TOML it was parsed from.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     /// Default country of national phone numbers.
