@@ -29,7 +29,9 @@ enum Command {
     Quarantine(cmd::quarantine::Args),
     /// Finishes pending merges and compacts the store file.
     Compact(DataArg),
-    /// Identity resolution: why identifiers are one customer.
+    /// The 360 view of one customer (by any identifier), as JSON.
+    Customer(cmd::customer::Args),
+    /// Identity resolution: why identifiers are one customer, split a link, refusals.
     #[command(subcommand)]
     Identity(cmd::identity::Command),
     /// Data dictionary: check a file, or print the default one.
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => cmd::compact::stats(&args),
         Command::Dict(command) => cmd::dict::run(command),
         Command::Identity(command) => cmd::identity::run(command),
+        Command::Customer(args) => cmd::customer::run(args),
     };
     match result {
         Ok(code) => code,

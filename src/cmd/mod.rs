@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod compact;
+pub mod customer;
 pub mod dict;
 pub mod events;
 pub mod generate;

@@ -55,6 +55,8 @@ pub(crate) struct Shared {
     pub(crate) unmergeable: Mutex<std::collections::HashSet<u64>>,
     // Which customer keys are one person; the writer adds links after their commit.
     pub(crate) identity: std::sync::RwLock<crate::identity::Identity>,
+    // One profile per person, updated by the writer after each commit.
+    pub(crate) profiles: std::sync::RwLock<crate::profile::Profiles>,
     // Which tags and fields carry identifiers (fixed for the life of the handle).
     pub(crate) plan: crate::identity::IdentityPlan,
 }

@@ -42,6 +42,8 @@ pub struct StoreOptions {
     pub queue_depth: usize,
     /// redb page cache.
     pub cache_bytes: usize,
+    /// How often changed profiles are checkpointed (also at close).
+    pub checkpoint_every: std::time::Duration,
     /// Data dictionary applied to every batch before it reaches the writer (aliases,
     /// normalisation, hard rules to the quarantine), and naming the identifier fields.
     pub dictionary: crate::dict::DictionaryChoice,
@@ -56,6 +58,7 @@ impl Default for StoreOptions {
             queue_depth: 16,
             cache_bytes: 256 * 1024 * 1024,
             dictionary: crate::dict::DictionaryChoice::Off,
+            checkpoint_every: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -119,6 +122,7 @@ impl Store {
         let dictionary = choose_dictionary(&db, &options.dictionary, &path)?;
         let plan = identity_plan(&db, dictionary.as_deref())?;
         let (catalog, counters, manifest, identity, splits) = load(&db)?;
+        let profiles = load_profiles(&db, &manifest, &identity, dictionary.as_deref())?;
         let shared = Arc::new(Shared {
             db,
             current: Mutex::new(Arc::new(manifest)),
@@ -127,6 +131,7 @@ impl Store {
             merging: Mutex::new(()),
             unmergeable: Mutex::default(),
             identity: std::sync::RwLock::new(identity),
+            profiles: std::sync::RwLock::new(profiles),
             plan: plan.clone(),
         });
         let (tx, rx) = sync_channel(options.queue_depth);
@@ -137,6 +142,8 @@ impl Store {
             resolver: Resolver::new(plan, splits),
             counters,
             max_group_events: options.max_group_events,
+            checkpoint_every: options.checkpoint_every,
+            last_checkpoint: std::time::Instant::now(),
         };
         let signal = options.auto_merge.then(|| wake_tx.clone());
         let writer = std::thread::Builder::new()
@@ -386,6 +393,7 @@ impl Store {
                 merging: Mutex::new(()),
                 unmergeable: Mutex::default(),
                 identity: Default::default(),
+                profiles: std::sync::RwLock::new(crate::profile::Profiles::new(Default::default())),
                 plan,
             }),
         );
@@ -463,6 +471,7 @@ fn init_format(db: &Database, path: &Path) -> Result<()> {
         txn.open_table(REFUSALS)?;
         txn.open_table(BLOCKED)?;
         txn.open_table(SPLITS)?;
+        txn.open_table(crate::tables::PROFILES)?;
     }
     txn.commit()?;
     Ok(())
@@ -538,6 +547,26 @@ fn read_types(txn: &redb::ReadTransaction) -> Result<IdTypes> {
         None => Vec::new(),
     };
     Ok(IdTypes::with_declared(declared))
+}
+
+// Profiles from the last checkpoint, then the events stored after it.
+fn load_profiles(
+    db: &Database,
+    manifest: &Manifest,
+    identity: &Identity,
+    dict: Option<&crate::dict::Dictionary>,
+) -> Result<crate::profile::Profiles> {
+    let cfg = Arc::new(crate::profile::ProfileConfig::new(dict));
+    let mut profiles = crate::profile::Profiles::new(cfg);
+    let from = crate::profile::checkpoint::load(&db.begin_read()?, &mut profiles)?;
+    // Keys that became non-roots after the checkpoint (links replayed below were committed
+    // after it) fold into their root.
+    let stale: Vec<crate::Ck> = profiles.map.keys().copied().filter(|k| identity.graph.root(*k) != *k).collect();
+    for k in stale {
+        profiles.union(identity.graph.root(k), k);
+    }
+    crate::profile::replay::replay(manifest, &|| Ok(db.begin_read()?), &identity.graph, &mut profiles, from, None)?;
+    Ok(profiles)
 }
 
 type Loaded = (Catalog, crate::writer::Counters, Manifest, Identity, std::collections::HashSet<(crate::Ck, crate::Ck)>);

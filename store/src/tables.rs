@@ -40,3 +40,7 @@ pub const BLOCKED: TableDefinition<(u8, &str), u64> = TableDefinition::new("iden
 
 /// Link id -> postcard-encoded [`crate::identity::Split`]: links an operator undid.
 pub const SPLITS: TableDefinition<u64, &[u8]> = TableDefinition::new("identity_splits");
+
+/// Root customer key -> postcard-encoded profile: the last profile checkpoint (the record
+/// `profiles` in `meta` says which events it includes).
+pub const PROFILES: TableDefinition<u32, &[u8]> = TableDefinition::new("profiles");

@@ -57,7 +57,7 @@ impl std::fmt::Display for ColumnType {
 }
 
 /// An owned value read back from the store.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Value {
     /// Signed integer.
     I64(i64),
@@ -72,6 +72,16 @@ pub enum Value {
 }
 
 impl Value {
+    /// The value as a number, if it is one.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::I64(x) => Some(*x as f64),
+            Value::U64(x) => Some(*x as f64),
+            Value::F64(x) => Some(*x),
+            Value::Bool(_) | Value::Str(_) => None,
+        }
+    }
+
     /// The column type this value belongs to.
     pub fn column_type(&self) -> ColumnType {
         match self {

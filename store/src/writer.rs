@@ -25,6 +25,7 @@ use crate::quarantine::QuarantineEntry;
 use crate::tables::{
     BLOCKED, CUSTOMER_KEYS, FIELD_STATS, IDENTITIES, LINKS, META, PARTS, PIECES, QUARANTINE, REFUSALS, SCHEMA, SPLITS,
 };
+use crate::types::Ck;
 
 /// Rows per chunk of a fresh part.
 pub(crate) const FRESH_CHUNK_ROWS: usize = 16 * 1024;
@@ -96,7 +97,13 @@ pub(crate) struct Writer {
     pub(crate) resolver: Resolver,
     pub(crate) counters: Counters,
     pub(crate) max_group_events: usize,
+    pub(crate) checkpoint_every: std::time::Duration,
+    pub(crate) last_checkpoint: std::time::Instant,
 }
+
+/// Per write request of a group, per event of its batch: (key, sequence number, implied tag)
+/// of a stored event, `None` for a refused one. What profiles are updated from after commit.
+type Stored = Vec<Vec<Option<(Ck, u64, Option<&'static str>)>>>;
 
 enum Outcome {
     Write(WriteReceipt),
@@ -145,6 +152,16 @@ impl Writer {
             {
                 // The merger is gone (shutting down); nothing to wake.
             }
+            if let Err(e) = self.checkpoint(false) {
+                // Profiles stay right in RAM; the next open replays more events. Say so.
+                *self.shared.last_merge_error.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(format!("profile checkpoint: {e}"));
+            }
+        }
+        // Closing: checkpoint so that the next open replays nothing.
+        if let Err(e) = self.checkpoint(true) {
+            *self.shared.last_merge_error.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(format!("profile checkpoint: {e}"));
         }
     }
 
@@ -154,7 +171,7 @@ impl Writer {
         txn.set_quick_repair(true);
         let mut counters = self.counters;
         let built = self.build(&txn, group, &mut counters);
-        let (outcomes, added, removed, split) = match built {
+        let (outcomes, added, removed, split, stored) = match built {
             Ok(done) => done,
             Err(e) => {
                 self.catalog.rollback();
@@ -162,11 +179,12 @@ impl Writer {
                 return Err(GroupError::NotWritten(e.to_string()));
             }
         };
+        let mut merges = Vec::new();
         let committed = {
             let mut current = self.shared.current.lock().unwrap_or_else(|p| p.into_inner());
             let result = txn.commit();
             if result.is_ok() {
-                self.resolver.commit(&self.shared.identity);
+                merges = self.resolver.commit(&self.shared.identity);
                 let mut next: Manifest = (**current).clone();
                 next.remove(&removed);
                 for part in added {
@@ -180,10 +198,12 @@ impl Writer {
             Ok(()) => {
                 self.catalog.commit();
                 self.counters = counters;
-                if split {
+                self.update_profiles(group, &stored, &merges);
+                if let Some(old) = split {
                     // Undoing a link can split a customer anywhere in its set: rebuild the
-                    // graph from the tables rather than patch it.
+                    // graph from the tables rather than patch it, then those profiles.
                     self.rebuild_graph().map_err(|e| GroupError::Uncertain(e.to_string()))?;
+                    self.rebuild_profiles(&old).map_err(|e| GroupError::Uncertain(e.to_string()))?;
                 }
                 Ok(outcomes)
             }
@@ -202,7 +222,7 @@ impl Writer {
         txn: &WriteTransaction,
         group: &mut [Request],
         c: &mut Counters,
-    ) -> Result<(Vec<Outcome>, Vec<PartInfo>, Vec<u64>, bool)> {
+    ) -> Result<(Vec<Outcome>, Vec<PartInfo>, Vec<u64>, Option<Vec<Ck>>, Stored)> {
         let mut quarantine = txn.open_table(QUARANTINE)?;
         let mut ids = txn.open_table(IDENTITIES)?;
         let mut cks = txn.open_table(CUSTOMER_KEYS)?;
@@ -215,7 +235,8 @@ impl Writer {
         let mut next_refusal = refusals.last()?.map_or(1, |(k, _)| k.value() + 1);
         let mut builders: HashMap<&str, PartData> = HashMap::new();
         let mut outcomes = Vec::with_capacity(group.len());
-        let mut split = false;
+        let mut split: Option<Vec<Ck>> = None;
+        let mut stored: Stored = Vec::new();
         let mut added = Vec::new();
         let mut removed = Vec::new();
         for req in group.iter_mut() {
@@ -233,6 +254,7 @@ impl Writer {
                                     .map_err(meta_err(format!("quarantine entry {id}")))?,
                             ),
                             None => {
+                                stored.push(Vec::new());
                                 outcomes.push(Outcome::Write(WriteReceipt::default()));
                                 continue;
                             }
@@ -241,8 +263,10 @@ impl Writer {
                     };
                     let mut receipt = WriteReceipt::default();
                     let mut refused = batch.rejects().to_vec();
+                    let mut kept = Vec::with_capacity(batch.len());
                     for event in batch.events() {
                         if let Err(reason) = self.catalog.check_and_stage(&event) {
+                            kept.push(None);
                             refused.push(Reject {
                                 line: event.line,
                                 reason,
@@ -289,6 +313,7 @@ impl Writer {
                             refusals.insert(next_refusal, bytes.as_slice())?;
                             next_refusal += 1;
                         }
+                        kept.push(Some((ck, seq, implied)));
                         receipt.seqs = Some((receipt.seqs.map_or(seq, |s| s.0), seq));
                         receipt.accepted += 1;
                         builders.entry(event.measurement).or_default().push_event(&event, ck, seq, implied);
@@ -322,6 +347,7 @@ impl Writer {
                         quarantine.remove(e.id)?;
                     }
                     receipt.rejected = refused;
+                    stored.push(kept);
                     outcomes.push(Outcome::Write(receipt));
                 }
                 Request::Swap { swap, .. } => {
@@ -351,7 +377,8 @@ impl Writer {
                     let done = split_link(txn, &links, *link, std::mem::take(reason), now);
                     if let Ok(l) = &done {
                         self.resolver.splits.insert((l.a.min(l.b), l.a.max(l.b)));
-                        split = true;
+                        let members = crate::identity::resolve::read(&self.shared.identity).graph.members(l.a);
+                        split.get_or_insert_with(Vec::new).extend(members);
                     }
                     outcomes.push(Outcome::Split(done));
                 }
@@ -376,7 +403,67 @@ impl Writer {
         self.catalog.write_staged(&mut schema)?;
         let mut meta = txn.open_table(META)?;
         write_counters(&mut meta, c)?;
-        Ok((outcomes, added, removed, split))
+        Ok((outcomes, added, removed, split, stored))
+    }
+
+    // Applies a committed group to the profiles: identity merges first, then each stored event
+    // under its key's root.
+    fn update_profiles(&mut self, group: &[Request], stored: &Stored, merges: &[(Ck, Ck)]) {
+        let identity = crate::identity::resolve::read(&self.shared.identity);
+        let mut profiles = self.shared.profiles.write().unwrap_or_else(|p| p.into_inner());
+        for (lo, hi) in merges {
+            profiles.union(*lo, *hi);
+        }
+        let batches = group.iter().filter_map(|r| match r {
+            Request::Write { batch, .. } => Some(batch),
+            _ => None,
+        });
+        for (batch, kept) in batches.zip(stored) {
+            for (event, rec) in batch.events().zip(kept) {
+                if let Some((ck, seq, implied)) = rec
+                    && *ck != crate::types::NO_CUSTOMER
+                {
+                    let row = crate::profile::Row::from_event(&event, *seq, *implied);
+                    profiles.apply(identity.graph.root(*ck), &row);
+                }
+            }
+        }
+    }
+
+    // The profiles of the customers a split touched, rebuilt from their events.
+    fn rebuild_profiles(&mut self, keys: &[Ck]) -> Result<()> {
+        let graph = crate::identity::resolve::read(&self.shared.identity).graph.clone();
+        let only: roaring::RoaringBitmap = keys.iter().copied().collect();
+        let mut profiles = self.shared.profiles.write().unwrap_or_else(|p| p.into_inner());
+        for k in keys {
+            profiles.drop_profile(*k);
+        }
+        let manifest = self.shared.current.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let db = &self.shared.db;
+        crate::profile::replay::replay(&manifest, &|| Ok(db.begin_read()?), &graph, &mut profiles, 1, Some(&only))?;
+        Ok(())
+    }
+
+    /// Writes a profile checkpoint when one is due (`force`: whenever anything changed).
+    pub(crate) fn checkpoint(&mut self, force: bool) -> Result<()> {
+        let due = force || self.last_checkpoint.elapsed() >= self.checkpoint_every;
+        let changed = {
+            let p = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
+            p.full || !p.dirty.is_empty() || !p.removed.is_empty()
+        };
+        if !due || !changed {
+            return Ok(());
+        }
+        self.last_checkpoint = std::time::Instant::now();
+        let mut txn = self.shared.db.begin_write()?;
+        txn.set_durability(Durability::Immediate).map_err(|e| StoreError::Format(e.to_string()))?;
+        {
+            let p = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
+            crate::profile::checkpoint::write(&txn, &p, self.counters.next_seq)?;
+        }
+        txn.commit()?;
+        self.shared.profiles.write().unwrap_or_else(|p| p.into_inner()).checkpointed();
+        Ok(())
     }
 
     fn rebuild_graph(&mut self) -> Result<()> {

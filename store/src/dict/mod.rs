@@ -54,8 +54,10 @@ pub struct FieldSpec {
     pub identifier: Option<String>,
     /// Personal data.
     pub pii: bool,
-    /// Counts toward profile completeness.
+    /// Counts toward profile completeness and is kept as a profile trait.
     pub profile: bool,
+    /// Profiles keep the all-time sum of this (numeric) field per event.
+    pub sum: bool,
 }
 
 /// A validated dictionary.
@@ -67,6 +69,7 @@ pub struct Dictionary {
     required: BTreeMap<String, Vec<String>>,
     country: phonenumber::country::Id,
     id_rules: BTreeMap<String, crate::identity::IdRule>,
+    computed: Vec<crate::profile::ComputedSpec>,
     text: String,
 }
 
@@ -95,6 +98,8 @@ struct RawDict {
     events: BTreeMap<String, Spanned<RawEvent>>,
     #[serde(default)]
     identifiers: BTreeMap<String, Spanned<RawIdRule>>,
+    #[serde(default)]
+    computed: BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -123,6 +128,8 @@ struct RawField {
     pii: bool,
     #[serde(default)]
     profile: bool,
+    #[serde(default)]
+    sum: bool,
 }
 
 #[derive(Deserialize)]
@@ -250,6 +257,7 @@ impl Dictionary {
                 identifier: f.identifier.clone(),
                 pii: f.pii,
                 profile: f.profile,
+                sum: f.sum,
             });
         }
         let required = raw.events.iter().map(|(m, e)| (m.clone(), e.get_ref().required.clone())).collect();
@@ -271,8 +279,15 @@ impl Dictionary {
             }
             id_rules.insert(ty.clone(), rule);
         }
+        let mut computed = Vec::new();
+        for (name, expr) in &raw.computed {
+            match crate::profile::parse_computed(name, expr.get_ref()) {
+                Ok(spec) => computed.push(spec),
+                Err(why) => err(expr.span(), format!("computed.{why}")),
+            }
+        }
         if errors.is_empty() {
-            Ok(Dictionary { fields, names, required, country, id_rules, text: text.to_owned() })
+            Ok(Dictionary { fields, names, required, country, id_rules, computed, text: text.to_owned() })
         } else {
             Err(errors)
         }
@@ -307,6 +322,11 @@ impl Dictionary {
     /// get [`crate::identity::IdRule::default_for`].
     pub fn identity_rules(&self) -> &BTreeMap<String, crate::identity::IdRule> {
         &self.id_rules
+    }
+
+    /// Computed traits (`[computed]`), by name.
+    pub fn computed(&self) -> &[crate::profile::ComputedSpec] {
+        &self.computed
     }
 
     /// The TOML it was parsed from.

@@ -198,15 +198,21 @@ impl Resolver {
         Ok(out)
     }
 
-    /// The group committed: its unions become visible.
-    pub(crate) fn commit(&mut self, shared: &RwLock<Identity>) {
+    /// The group committed: its unions become visible. Returns the (surviving root,
+    /// absorbed root) of each, for the profiles to follow.
+    pub(crate) fn commit(&mut self, shared: &RwLock<Identity>) -> Vec<(Ck, Ck)> {
+        let mut merges = Vec::with_capacity(self.pending.len());
         if !self.pending.is_empty() {
             let mut id = write(shared);
             for link in &self.pending {
-                id.graph.union(link.a, link.b);
+                let (ra, rb) = (id.graph.root(link.a), id.graph.root(link.b));
+                if id.graph.union(link.a, link.b) {
+                    merges.push((ra.min(rb), ra.max(rb)));
+                }
             }
         }
         self.reset();
+        merges
     }
 
     /// The group failed: forget its keys and unions.

@@ -14,13 +14,24 @@ use rand::{Rng, SeedableRng};
 
 const EVENTS_PER_BATCH: i64 = 300;
 
+// Profiles are checkpointed often, so kills land before, during and after checkpoints.
+const DICT: &str = "version = 1\n[fields.n]\ntype = \"int\"\nsum = true\n[computed]\nn_total = \"sum(order.n)\"\nn_1d = \"sum(order.n, 1d)\"\n";
+
+fn options() -> StoreOptions {
+    let dict = cxp_store::dict::Dictionary::parse(DICT).expect("valid dictionary");
+    StoreOptions {
+        dictionary: cxp_store::dict::DictionaryChoice::Use(std::sync::Arc::new(dict)),
+        checkpoint_every: Duration::from_millis(50),
+        ..StoreOptions::default()
+    }
+}
+
 #[test]
 #[ignore = "the child side of the crash tests; runs only when CXP_CRASH_DIR is set"]
 fn crash_child() {
     let (Ok(dir), Ok(first)) = (std::env::var("CXP_CRASH_DIR"), std::env::var("CXP_CRASH_FIRST")) else { return };
     let first: i64 = first.parse().expect("batch number");
-    let options =
-        StoreOptions { merge: MergePolicy { fresh_trigger: 3, ..MergePolicy::default() }, ..StoreOptions::default() };
+    let options = StoreOptions { merge: MergePolicy { fresh_trigger: 3, ..MergePolicy::default() }, ..options() };
     let store = Store::open(&dir, options).expect("open");
     let base = cxp_store::now_ns() - 3 * cxp_store::DAY;
     let mut pending = std::collections::VecDeque::new();
@@ -38,6 +49,16 @@ fn crash_child() {
                 )
                 .expect("valid");
         }
+        // A device signing in links to a customer (some links a guardrail refuses).
+        let (anon, customer) = (format!("d-{}", b % 13), format!("c-{}", b % 97));
+        batch
+            .push_event(
+                "identify",
+                base + b,
+                [("anon", anon.as_str()), ("customer", customer.as_str())],
+                [("b", FieldValue::I64(b))],
+            )
+            .expect("valid");
         // Several batches in flight, so that group commits really group.
         pending.push_back((b, store.write_async(batch).expect("queue")));
         if pending.len() >= 4 {
@@ -73,11 +94,16 @@ fn run_once(dir: &std::path::Path, first: i64, rng: &mut impl Rng) -> Vec<i64> {
 }
 
 fn check(dir: &std::path::Path, acked: &[i64]) -> i64 {
-    let store =
-        Store::open(dir, StoreOptions { auto_merge: false, ..StoreOptions::default() }).expect("reopen after kill");
+    let store = Store::open(dir, StoreOptions { auto_merge: false, ..options() }).expect("reopen after kill");
     let mut per_batch: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     let orders = EventFilter { measurement: Some("order".into()), ..EventFilter::default() };
+    let mut per_root: BTreeMap<u32, (u64, i64)> = BTreeMap::new();
     for e in store.events(&orders).expect("readable") {
+        if let Some((_, Value::I64(n))) = e.fields.iter().find(|(k, _)| k == "n") {
+            let r = per_root.entry(store.root(e.ck)).or_default();
+            r.0 += 1;
+            r.1 += n;
+        }
         let get = |k: &str| match e.fields.iter().find(|(n, _)| n == k) {
             Some((_, Value::I64(v))) => *v,
             other => panic!("field {k}: {other:?}"),
@@ -90,6 +116,16 @@ fn check(dir: &std::path::Path, acked: &[i64]) -> i64 {
     for (b, mut ns) in per_batch.clone() {
         ns.sort_unstable();
         assert_eq!(ns, (0..EVENTS_PER_BATCH).collect::<Vec<_>>(), "batch {b} is partial or duplicated");
+    }
+    // Profiles are exactly what the surviving events say, whatever checkpoint the kill left.
+    for c in 0..97 {
+        let at = Some(i64::MAX - 1); // after every event, some of which lie in the future
+        let Some(view) = store.customer(&format!("c-{c}"), at).expect("customer") else { continue };
+        let orders: u64 = view.counts.iter().filter(|(m, _, _)| m == "order").map(|(_, _, n)| n).sum();
+        let want = per_root.get(&view.root).copied().unwrap_or_default();
+        assert_eq!(orders, want.0, "c-{c}: orders in the profile");
+        let total = view.computed.iter().find(|v| v.name == "n_total").and_then(|v| v.value.clone());
+        assert_eq!(total, Some(Value::F64(want.1 as f64)), "c-{c}: n_total");
     }
     // Still writable, and merges still work on what survived.
     crate::util::lp(&store, "after_crash f=1i 1\n");

@@ -4,5 +4,6 @@ mod crash;
 mod format;
 mod identity;
 mod model;
+mod profiles;
 mod quarantine;
 mod util;

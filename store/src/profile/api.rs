@@ -1,0 +1,343 @@
+//! Reading profiles: the 360 view of one customer, computed traits at any time, and the
+//! profile KPIs (completeness, online customers who also buy offline).
+
+use std::collections::HashMap;
+
+use roaring::RoaringBitmap;
+
+use super::series::{Acc, Point};
+use super::{Agg, ComputedSpec, Profile};
+use crate::error::Result;
+use crate::scan::ScanRequest;
+use crate::store::Store;
+use crate::types::{Ck, Value};
+
+/// A trait with its time and source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraitView {
+    /// Trait name.
+    pub name: String,
+    /// Latest value.
+    pub value: Value,
+    /// Time of the event that set it, ns.
+    pub ts: i64,
+    /// That event's name, and its channel when it had one (`identify`, `signup/app`).
+    pub source: String,
+}
+
+/// A computed trait's value at the query time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComputedValue {
+    /// Trait name.
+    pub name: String,
+    /// Its definition.
+    pub expr: String,
+    /// The value (`None`: no event in the window for avg, min, max, first, last,
+    /// most_frequent).
+    pub value: Option<Value>,
+}
+
+/// One customer's 360 view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerView {
+    /// The key standing for the customer.
+    pub root: Ck,
+    /// Identifiers: (type, value).
+    pub identifiers: Vec<(String, String)>,
+    /// Traits, by name.
+    pub traits: Vec<TraitView>,
+    /// Consent per channel: (channel, given, time).
+    pub consent: Vec<(String, bool, i64)>,
+    /// Computed traits at `at`.
+    pub computed: Vec<ComputedValue>,
+    /// Events per (event, channel).
+    pub counts: Vec<(String, Option<String>, u64)>,
+    /// All-time sums per `event.field`.
+    pub sums: Vec<(String, f64)>,
+    /// First and last event times, ns.
+    pub first_seen: i64,
+    /// Last event time, ns.
+    pub last_seen: i64,
+    /// Share of the dictionary's profile fields this customer has (0 to 1).
+    pub completeness: f64,
+    /// The time computed traits were evaluated at.
+    pub at: i64,
+}
+
+/// Profile completeness over all customers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completeness {
+    /// Customers (people, not identifiers).
+    pub customers: u64,
+    /// Mean completeness (0 to 1).
+    pub mean: f64,
+    /// Customers per completeness decile: `[0, 10%)`, ..., `[90%, 100%)`, then exactly 100%.
+    pub histogram: [u64; 11],
+}
+
+/// Channels that count as offline for the omnichannel KPI.
+pub const OFFLINE_CHANNELS: [&str; 3] = ["store", "pos", "offline"];
+
+impl Store {
+    fn profile_of(&self, root: Ck) -> Option<Profile> {
+        self.shared.profiles.read().unwrap_or_else(|p| p.into_inner()).map.get(&root).cloned()
+    }
+
+    /// The 360 view of the customer with identifier `id` (any type), computed traits at `at`
+    /// (default: now). `None` for an unknown identifier or a customer without events.
+    pub fn customer(&self, id: &str, at: Option<i64>) -> Result<Option<CustomerView>> {
+        let Some(ck) = self.customer_key(id)? else { return Ok(None) };
+        let root = self.root(ck);
+        let Some(profile) = self.profile_of(root) else { return Ok(None) };
+        let at = at.unwrap_or_else(crate::writer::now_ns);
+        let members = self.members(root);
+        let identifiers = members.iter().filter_map(|m| self.customer_id(*m)).collect();
+        let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
+        let names = &guard.names;
+        let mut traits = Vec::new();
+        let mut consent = Vec::new();
+        for t in &profile.traits {
+            let name = names.name(t.name);
+            match (name.strip_prefix("consent."), &t.value) {
+                (Some(channel), Value::Bool(b)) => consent.push((channel.to_owned(), *b, t.ts)),
+                _ => traits.push(TraitView {
+                    name: name.to_owned(),
+                    value: t.value.clone(),
+                    ts: t.ts,
+                    source: names.name(t.source).to_owned(),
+                }),
+            }
+        }
+        traits.sort_by(|a, b| a.name.cmp(&b.name));
+        let counts = profile
+            .counts
+            .iter()
+            .map(|(m, c, n)| (names.name(*m).to_owned(), (*c != u32::MAX).then(|| names.name(*c).to_owned()), *n))
+            .collect();
+        let sums = profile.sums.iter().map(|(k, x)| (names.name(*k).to_owned(), *x)).collect();
+        let completeness = completeness_of(&profile, &guard);
+        let cfg = std::sync::Arc::clone(&guard.cfg);
+        drop(guard);
+        let mut computed = Vec::with_capacity(cfg.computed.len());
+        for (i, spec) in cfg.computed.iter().enumerate() {
+            let value = self.computed_value(&profile, &members, spec, cfg.spec_series[i], at)?;
+            computed.push(ComputedValue { name: spec.name.clone(), expr: spec.expr.clone(), value });
+        }
+        Ok(Some(CustomerView {
+            root,
+            identifiers,
+            traits,
+            consent,
+            computed,
+            counts,
+            sums,
+            first_seen: profile.first_seen,
+            last_seen: profile.last_seen,
+            completeness,
+            at,
+        }))
+    }
+
+    // A computed trait at `at`: whole days from the profile's buckets, edges by scanning.
+    fn computed_value(
+        &self,
+        profile: &Profile,
+        members: &[Ck],
+        spec: &ComputedSpec,
+        series: usize,
+        at: i64,
+    ) -> Result<Option<Value>> {
+        let from = spec.window.map_or(i64::MIN, |w| at.saturating_sub(w));
+        let (mut acc, ranges) = match profile.series.get(series).and_then(Option::as_ref) {
+            Some(s) => s.window(from, at),
+            // No such event yet in RAM: nothing to scan either, unless the window is in the
+            // past of events the profile saw (impossible without a series).
+            None => (Acc::default(), Vec::new()),
+        };
+        let categorical = !spec.agg.numeric();
+        // Values met only while scanning get ids above the interned ones.
+        let mut local: HashMap<String, u32> = HashMap::new();
+        if !ranges.is_empty() {
+            let set: RoaringBitmap = members.iter().copied().collect();
+            let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
+            for (a, b) in ranges {
+                let mut req = ScanRequest::new(&spec.event).between(a, b).customers(set.clone());
+                req = match &spec.field {
+                    Some(f) => req.columns([f.clone()]).with_keys(),
+                    None => req.columns(Vec::<String>::new()).with_keys(),
+                };
+                for batch in self.scan(req)? {
+                    let batch = batch?;
+                    let col = spec.field.as_ref().and_then(|f| batch.column(f));
+                    for row in 0..batch.rows {
+                        if !set.contains(batch.ck[row]) {
+                            continue;
+                        }
+                        let v = col.and_then(|c| c.get(row));
+                        if spec.field.is_some() && v.is_none() {
+                            continue;
+                        }
+                        let num = match &v {
+                            None => Some(1.0),
+                            Some(v) => v.as_f64(),
+                        };
+                        let value = v.as_ref().filter(|_| categorical).map(|v| {
+                            let key = encode(v);
+                            guard.values.get(&key).unwrap_or_else(|| {
+                                let next = u32::MAX / 2 + local.len() as u32;
+                                *local.entry(key).or_insert(next)
+                            })
+                        });
+                        acc.add(Point { ts: batch.ts[row], seq: batch.seq[row], num, value }, categorical);
+                    }
+                }
+            }
+        }
+        let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
+        let decode_id = |id: u32| -> Option<Value> {
+            if id == u32::MAX {
+                return None;
+            }
+            let text = if id >= u32::MAX / 2 {
+                local.iter().find(|(_, v)| **v == id).map(|(k, _)| k.as_str())?
+            } else {
+                guard.values.name(id)
+            };
+            Some(decode(text))
+        };
+        let n = acc.n;
+        Ok(match spec.agg {
+            Agg::Count => Some(Value::I64(i64::from(n))),
+            Agg::Sum => Some(Value::F64(acc.sum)),
+            Agg::Avg => (n > 0).then(|| Value::F64(acc.sum / f64::from(n))),
+            Agg::Min => (n > 0).then_some(Value::F64(acc.min)),
+            Agg::Max => (n > 0).then_some(Value::F64(acc.max)),
+            Agg::Distinct => Some(Value::I64(acc.values.len() as i64)),
+            Agg::First | Agg::Last => {
+                let pick = if spec.agg == Agg::First { acc.first } else { acc.last };
+                match (pick, &spec.field) {
+                    (None, _) => None,
+                    (Some((ts, _, _)), None) => Some(Value::I64(ts)),
+                    (Some((_, _, id)), Some(_)) => decode_id(id),
+                }
+            }
+            Agg::MostFrequent => {
+                let mut best: Option<(u32, Value)> = None;
+                for &(id, count) in &acc.values {
+                    let Some(v) = decode_id(id) else { continue };
+                    let better = match &best {
+                        None => true,
+                        Some((c, bv)) => count > *c || (count == *c && encode(&v) < encode(bv)),
+                    };
+                    if better {
+                        best = Some((count, v));
+                    }
+                }
+                best.map(|(_, v)| v)
+            }
+        })
+    }
+
+    /// Profile completeness over all customers.
+    pub fn completeness(&self) -> Completeness {
+        let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
+        let mut histogram = [0u64; 11];
+        let mut total = 0.0;
+        for p in guard.map.values() {
+            let c = completeness_of(p, &guard);
+            total += c;
+            let bucket = if c >= 1.0 { 10 } else { (c * 10.0).floor() as usize };
+            histogram[bucket.min(10)] += 1;
+        }
+        let customers = guard.map.len() as u64;
+        Completeness { customers, mean: if customers == 0 { 0.0 } else { total / customers as f64 }, histogram }
+    }
+
+    /// Customers who ordered online, and how many of them also ordered offline (a channel in
+    /// [`OFFLINE_CHANNELS`]).
+    pub fn omnichannel(&self) -> (u64, u64) {
+        let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
+        let Some(order) = guard.names.get("order") else { return (0, 0) };
+        let offline: Vec<u32> = OFFLINE_CHANNELS.iter().filter_map(|c| guard.names.get(c)).collect();
+        let (mut online, mut both) = (0, 0);
+        for p in guard.map.values() {
+            let orders = p.counts.iter().filter(|(m, _, n)| *m == order && *n > 0);
+            let (mut on, mut off) = (false, false);
+            for (_, c, _) in orders {
+                if offline.contains(c) { off = true } else { on = true }
+            }
+            if on {
+                online += 1;
+                both += u64::from(off);
+            }
+        }
+        (online, both)
+    }
+
+    /// Profiles held and the RAM of profiles and identity, in bytes (an estimate: sizes of
+    /// what is allocated, not allocator overhead).
+    pub fn profile_memory(&self) -> (usize, usize) {
+        let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
+        let per: usize = guard.map.values().map(heap_of).sum();
+        let table = guard.map.capacity() * (std::mem::size_of::<Ck>() + std::mem::size_of::<Profile>() + 1);
+        (guard.map.len(), per + table + self.identity_memory().1)
+    }
+}
+
+fn heap_of(p: &Profile) -> usize {
+    let traits: usize = p
+        .traits
+        .iter()
+        .map(|t| match &t.value {
+            Value::Str(s) => s.capacity(),
+            _ => 0,
+        })
+        .sum();
+    let series: usize = p
+        .series
+        .iter()
+        .flatten()
+        .map(|s| {
+            std::mem::size_of::<super::series::Series>()
+                + s.buckets.capacity() * std::mem::size_of::<super::series::Bucket>()
+                + s.buckets.iter().map(|b| b.acc.values.capacity() * 8).sum::<usize>()
+        })
+        .sum();
+    p.counts.capacity() * 16
+        + p.sums.capacity() * 16
+        + p.traits.capacity() * std::mem::size_of::<super::record::TraitSlot>()
+        + traits
+        + p.series.capacity() * 8
+        + series
+}
+
+fn completeness_of(p: &Profile, profiles: &super::Profiles) -> f64 {
+    let fields = &profiles.cfg.profile_fields;
+    if fields.is_empty() {
+        return 0.0;
+    }
+    let have = fields.iter().filter(|f| profiles.names.get(f).is_some_and(|id| p.trait_slot(id).is_some())).count();
+    have as f64 / fields.len() as f64
+}
+
+/// A categorical value as interned: its type, then its text, so it decodes exactly.
+pub(crate) fn encode(v: &Value) -> String {
+    match v {
+        Value::Str(s) => format!("s{s}"),
+        Value::I64(x) => format!("i{x}"),
+        Value::U64(x) => format!("u{x}"),
+        Value::F64(x) => format!("f{x}"),
+        Value::Bool(b) => format!("b{b}"),
+    }
+}
+
+fn decode(text: &str) -> Value {
+    let (tag, rest) = text.split_at(text.len().min(1));
+    match tag {
+        "i" => rest.parse().map_or_else(|_| Value::Str(rest.to_owned()), Value::I64),
+        "u" => rest.parse().map_or_else(|_| Value::Str(rest.to_owned()), Value::U64),
+        "f" => rest.parse().map_or_else(|_| Value::Str(rest.to_owned()), Value::F64),
+        "b" => Value::Bool(rest == "true"),
+        _ => Value::Str(rest.to_owned()),
+    }
+}

@@ -1,0 +1,212 @@
+//! One customer's profile and how an event changes it.
+
+use cxp_lp::FieldValue;
+use serde::{Deserialize, Serialize};
+
+use super::series::{Point, Series};
+use super::{Interner, ProfileConfig};
+use crate::types::Value;
+
+/// An event as profiles see it, from a batch (live) or from a part (replay).
+#[derive(Debug, Clone)]
+pub(crate) struct Row<'a> {
+    pub(crate) measurement: &'a str,
+    pub(crate) ts: i64,
+    pub(crate) seq: u64,
+    /// Tags and fields: (name, value, is a tag).
+    pub(crate) items: smallvec::SmallVec<[(&'a str, FieldValue<'a>, bool); 8]>,
+}
+
+impl<'a> Row<'a> {
+    /// The row of a stored event: its tags (but `implied`, which the key records and parts
+    /// leave out, so that replay sees the same row) and fields.
+    pub(crate) fn from_event(event: &crate::batch::EventRef<'a>, seq: u64, implied: Option<&str>) -> Self {
+        let mut items = smallvec::SmallVec::new();
+        for (k, v) in event.tags() {
+            if Some(k) != implied {
+                items.push((k, FieldValue::Str(v.into()), true));
+            }
+        }
+        for (k, v) in event.fields() {
+            items.push((k, v, false));
+        }
+        Row { measurement: event.measurement, ts: event.ts, seq, items }
+    }
+
+    fn get(&self, name: &str) -> Option<&FieldValue<'_>> {
+        // A field wins over a tag of the same name, as in scans.
+        let mut tag = None;
+        for (k, v, is_tag) in &self.items {
+            if *k == name {
+                if !is_tag {
+                    return Some(v);
+                }
+                tag = Some(v);
+            }
+        }
+        tag
+    }
+}
+
+/// A trait's current value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct TraitSlot {
+    pub(crate) name: u32,
+    pub(crate) ts: i64,
+    pub(crate) seq: u64,
+    pub(crate) source: u32,
+    pub(crate) value: Value,
+}
+
+/// One customer (a root key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Profile {
+    pub(crate) first_seen: i64,
+    pub(crate) last_seen: i64,
+    /// (event name id, channel id or u32::MAX, events).
+    pub(crate) counts: Vec<(u32, u32, u64)>,
+    /// (sum name id "event.field", sum).
+    pub(crate) sums: Vec<(u32, f64)>,
+    /// Sorted by name id.
+    pub(crate) traits: Vec<TraitSlot>,
+    /// One per configured series (empty until the customer has such an event).
+    pub(crate) series: Vec<Option<Box<Series>>>,
+}
+
+impl Profile {
+    pub(crate) fn new(series: usize) -> Self {
+        Profile {
+            first_seen: i64::MAX,
+            last_seen: i64::MIN,
+            counts: Vec::new(),
+            sums: Vec::new(),
+            traits: Vec::new(),
+            series: vec![None; series],
+        }
+    }
+
+    /// Applies one event.
+    pub(crate) fn apply(&mut self, row: &Row<'_>, cfg: &ProfileConfig, names: &mut Interner, values: &mut Interner) {
+        self.first_seen = self.first_seen.min(row.ts);
+        self.last_seen = self.last_seen.max(row.ts);
+        let m = names.id(row.measurement);
+        let channel = match row.get("channel") {
+            Some(FieldValue::Str(c)) => names.id(c),
+            _ => u32::MAX,
+        };
+        match self.counts.iter_mut().find(|(a, b, _)| *a == m && *b == channel) {
+            Some(c) => c.2 += 1,
+            None => self.counts.push((m, channel, 1)),
+        }
+        for field in cfg.sums_of(row.measurement) {
+            if let Some(x) = row.get(field).and_then(number) {
+                let id = names.id(&format!("{}.{field}", row.measurement));
+                match self.sums.iter_mut().find(|(k, _)| *k == id) {
+                    Some(s) => s.1 += x,
+                    None => self.sums.push((id, x)),
+                }
+            }
+        }
+        let identify = row.measurement == "identify";
+        let consent = row.measurement == "consent";
+        if identify || consent || cfg.has_profile_fields {
+            let source =
+                if channel == u32::MAX { m } else { names.id(&format!("{}/{}", row.measurement, names.name(channel))) };
+            for (k, v, _) in &row.items {
+                let name = if consent {
+                    if !matches!(v, FieldValue::Bool(_)) {
+                        continue;
+                    }
+                    names.id(&format!("consent.{k}"))
+                } else if identify || cfg.profile_fields.contains(*k) {
+                    if *k == "channel" {
+                        continue;
+                    }
+                    names.id(k)
+                } else {
+                    continue;
+                };
+                self.set_trait(TraitSlot { name, ts: row.ts, seq: row.seq, source, value: to_value(v) });
+            }
+        }
+        for &(s, ref def) in cfg.series_of(row.measurement) {
+            let (num, value) = match &def.field {
+                None => (Some(1.0), None),
+                Some(f) => match row.get(f) {
+                    None => continue,
+                    Some(v) => (number(v), def.categorical.then(|| values.id(&super::api::encode(&to_value(v))))),
+                },
+            };
+            if def.categorical && value.is_none() && def.field.is_some() {
+                continue;
+            }
+            let point = Point { ts: row.ts, seq: row.seq, num, value };
+            self.series[s].get_or_insert_with(|| Box::new(Series::new())).add(point, def.categorical, def.keep_days);
+        }
+    }
+
+    fn set_trait(&mut self, t: TraitSlot) {
+        match self.traits.binary_search_by_key(&t.name, |x| x.name) {
+            Ok(i) => {
+                let cur = &mut self.traits[i];
+                if (t.ts, t.seq) > (cur.ts, cur.seq) {
+                    *cur = t;
+                }
+            }
+            Err(i) => self.traits.insert(i, t),
+        }
+    }
+
+    /// Folds `other` in: two identities turned out to be one person.
+    pub(crate) fn merge(&mut self, other: Profile, cfg: &ProfileConfig) {
+        self.first_seen = self.first_seen.min(other.first_seen);
+        self.last_seen = self.last_seen.max(other.last_seen);
+        for (m, c, n) in other.counts {
+            match self.counts.iter_mut().find(|(a, b, _)| *a == m && *b == c) {
+                Some(x) => x.2 += n,
+                None => self.counts.push((m, c, n)),
+            }
+        }
+        for (k, x) in other.sums {
+            match self.sums.iter_mut().find(|(a, _)| *a == k) {
+                Some(s) => s.1 += x,
+                None => self.sums.push((k, x)),
+            }
+        }
+        for t in other.traits {
+            self.set_trait(t);
+        }
+        for (i, theirs) in other.series.into_iter().enumerate() {
+            let Some(theirs) = theirs else { continue };
+            let def = &cfg.series[i];
+            match &mut self.series[i] {
+                Some(mine) => mine.merge(&theirs, def.keep_days),
+                slot @ None => *slot = Some(theirs),
+            }
+        }
+    }
+
+    /// The trait `name` (by id).
+    pub(crate) fn trait_slot(&self, name: u32) -> Option<&TraitSlot> {
+        self.traits.binary_search_by_key(&name, |x| x.name).ok().map(|i| &self.traits[i])
+    }
+}
+
+pub(crate) fn number(v: &FieldValue<'_>) -> Option<f64> {
+    match v {
+        FieldValue::I64(x) => Some(*x as f64),
+        FieldValue::U64(x) => Some(*x as f64),
+        FieldValue::F64(x) => Some(*x),
+        FieldValue::Bool(_) | FieldValue::Str(_) => None,
+    }
+}
+
+pub(crate) fn to_value(v: &FieldValue<'_>) -> Value {
+    match v {
+        FieldValue::Str(s) => Value::Str(s.to_string()),
+        FieldValue::I64(x) => Value::I64(*x),
+        FieldValue::U64(x) => Value::U64(*x),
+        FieldValue::F64(x) => Value::F64(*x),
+        FieldValue::Bool(b) => Value::Bool(*b),
+    }
+}
