@@ -29,6 +29,8 @@ enum Command {
     Quarantine(cmd::quarantine::Args),
     /// Finishes pending merges and compacts the store file.
     Compact(DataArg),
+    /// Finds customers by name, identifier or what they wrote (Chinese or English).
+    Search(cmd::search::Args),
     /// The 360 view of one customer (by any identifier), as JSON.
     Customer(cmd::customer::Args),
     /// Identity resolution: why identifiers are one customer, split a link, refusals.
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Dict(command) => cmd::dict::run(command),
         Command::Identity(command) => cmd::identity::run(command),
         Command::Customer(args) => cmd::customer::run(args),
+        Command::Search(args) => cmd::search::run(args),
     };
     match result {
         Ok(code) => code,

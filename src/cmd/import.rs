@@ -69,7 +69,7 @@ fn reason_kind(reason: &str) -> String {
 /// Runs `cxp import`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let dictionary = args.dict.choice()?;
-    let store = super::open_store(&args.data, StoreOptions { dictionary, ..StoreOptions::default() })?;
+    let store = super::open_store(&args.data, StoreOptions { dictionary, search: true, ..StoreOptions::default() })?;
     let options = ParseOptions { precision: args.precision, max_line_bytes: args.max_line_bytes };
     let started = Instant::now();
     let mut totals = Totals::default();

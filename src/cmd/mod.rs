@@ -8,6 +8,7 @@ pub mod generate;
 pub mod identity;
 pub mod import;
 pub mod quarantine;
+pub mod search;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

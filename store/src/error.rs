@@ -52,6 +52,9 @@ pub enum StoreError {
     /// written through this handle.
     #[error("the store's writer has stopped")]
     WriterGone,
+    /// The customer search index failed (it is rebuilt from redb at the next open).
+    #[error("search index: {0}")]
+    Search(String),
     /// The request names something that does not exist or cannot be done (an unknown link,
     /// a link already split).
     #[error("{0}")]

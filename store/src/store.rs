@@ -42,6 +42,10 @@ pub struct StoreOptions {
     pub queue_depth: usize,
     /// redb page cache.
     pub cache_bytes: usize,
+    /// Keep the customer search index (in `search/` next to the store file).
+    pub search: bool,
+    /// How often the search index commits (what it has is searchable after a commit).
+    pub search_commit_every: std::time::Duration,
     /// How often changed profiles are checkpointed (also at close).
     pub checkpoint_every: std::time::Duration,
     /// Data dictionary applied to every batch before it reaches the writer (aliases,
@@ -59,6 +63,8 @@ impl Default for StoreOptions {
             cache_bytes: 256 * 1024 * 1024,
             dictionary: crate::dict::DictionaryChoice::Off,
             checkpoint_every: std::time::Duration::from_secs(30),
+            search: false,
+            search_commit_every: std::time::Duration::from_secs(1),
         }
     }
 }
@@ -104,6 +110,9 @@ pub struct Store {
     merger: Mutex<Option<(SyncSender<()>, JoinHandle<()>)>>,
     merge_policy: MergePolicy,
     pub(crate) dictionary: Option<std::sync::Arc<crate::dict::Dictionary>>,
+    pub(crate) search: Option<Arc<crate::search::indexer::SearchShared>>,
+    pub(crate) search_tx: Option<std::sync::mpsc::Sender<crate::search::indexer::Work>>,
+    indexer: Option<JoinHandle<()>>,
 }
 
 impl Store {
@@ -134,7 +143,20 @@ impl Store {
             profiles: std::sync::RwLock::new(profiles),
             plan: plan.clone(),
         });
+        let next_seq = counters.next_seq;
         let (tx, rx) = sync_channel(options.queue_depth);
+        let (search, search_tx, indexer) = if options.search {
+            let (search, index_writer, from) = crate::search::indexer::open(dir)?;
+            let (stx, srx) = std::sync::mpsc::channel();
+            let (s, sh, every) = (Arc::clone(&shared), Arc::clone(&search), options.search_commit_every);
+            let handle = std::thread::Builder::new()
+                .name("cxp-search".into())
+                .spawn(move || crate::search::indexer::run(s, sh, index_writer, from, next_seq, srx, every))
+                .map_err(|e| StoreError::Io { path: "search thread".into(), source: e })?;
+            (Some(search), Some(stx), Some(handle))
+        } else {
+            (None, None, None)
+        };
         let (wake_tx, wake_rx) = sync_channel(1);
         let writer = Writer {
             shared: Arc::clone(&shared),
@@ -144,6 +166,7 @@ impl Store {
             max_group_events: options.max_group_events,
             checkpoint_every: options.checkpoint_every,
             last_checkpoint: std::time::Instant::now(),
+            search: search_tx.clone(),
         };
         let signal = options.auto_merge.then(|| wake_tx.clone());
         let writer = std::thread::Builder::new()
@@ -168,6 +191,9 @@ impl Store {
             merger: Mutex::new(merger),
             merge_policy: options.merge,
             dictionary,
+            search,
+            search_tx,
+            indexer,
         })
     }
 
@@ -411,6 +437,11 @@ impl Store {
         }
         self.tx = None;
         if let Some(handle) = self.writer.take() {
+            let _ = handle.join();
+        }
+        // The writer held the indexer's other sender: with both gone it commits and stops.
+        self.search_tx = None;
+        if let Some(handle) = self.indexer.take() {
             let _ = handle.join();
         }
     }

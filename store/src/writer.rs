@@ -99,6 +99,8 @@ pub(crate) struct Writer {
     pub(crate) max_group_events: usize,
     pub(crate) checkpoint_every: std::time::Duration,
     pub(crate) last_checkpoint: std::time::Instant,
+    /// The search indexer, told what each commit changed.
+    pub(crate) search: Option<std::sync::mpsc::Sender<crate::search::indexer::Work>>,
 }
 
 /// Per write request of a group, per event of its batch: (key, sequence number, implied tag)
@@ -418,15 +420,37 @@ impl Writer {
             Request::Write { batch, .. } => Some(batch),
             _ => None,
         });
+        let indexing = self.search.is_some();
+        let mut roots = std::collections::HashSet::new();
+        let mut texts = Vec::new();
         for (batch, kept) in batches.zip(stored) {
             for (event, rec) in batch.events().zip(kept) {
                 if let Some((ck, seq, implied)) = rec
                     && *ck != crate::types::NO_CUSTOMER
                 {
                     let row = crate::profile::Row::from_event(&event, *seq, *implied);
-                    profiles.apply(identity.graph.root(*ck), &row);
+                    let root = identity.graph.root(*ck);
+                    profiles.apply(root, &row);
+                    if indexing {
+                        roots.insert(root);
+                        crate::search::indexer::event_texts(&event, *ck, &mut texts);
+                    }
                 }
             }
+        }
+        drop(profiles);
+        drop(identity);
+        if let Some(tx) = &self.search {
+            roots.extend(merges.iter().map(|(lo, _)| *lo));
+            let gone = merges.iter().map(|(_, hi)| *hi).collect();
+            let work = crate::search::indexer::Work::Changed {
+                roots: roots.into_iter().collect(),
+                gone,
+                texts,
+                next_seq: self.counters.next_seq,
+            };
+            // The indexer is gone only at shutdown; the next open catches the index up.
+            let _ = tx.send(work);
         }
     }
 
@@ -441,6 +465,20 @@ impl Writer {
         let manifest = self.shared.current.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let db = &self.shared.db;
         crate::profile::replay::replay(&manifest, &|| Ok(db.begin_read()?), &graph, &mut profiles, 1, Some(&only))?;
+        drop(profiles);
+        if let Some(tx) = &self.search {
+            let mut roots: Vec<Ck> = keys.iter().map(|k| graph.root(*k)).collect();
+            roots.sort_unstable();
+            roots.dedup();
+            let gone = keys.iter().copied().filter(|k| !roots.contains(k)).collect();
+            let work = crate::search::indexer::Work::Changed {
+                roots,
+                gone,
+                texts: Vec::new(),
+                next_seq: self.counters.next_seq,
+            };
+            let _ = tx.send(work);
+        }
         Ok(())
     }
 

@@ -37,6 +37,12 @@ fn one_customer_from_browsing_to_an_offline_order_and_a_split() {
     assert!(v["completeness"].as_f64().expect("number") > 0.0);
     assert_eq!(v["recent_events"].as_array().expect("events").len(), 6);
 
+    // Found by name in Chinese, as the person (the device seen first stands for them).
+    let out = ok(&["search", "--data", path(&data), "张伟", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["matches"], 1, "{out}");
+    assert_eq!(v["top"][0]["customer"], "anon=d-9", "{out}");
+
     // The shop's tablet: c-8 signing in on it was refused (one customer id per person).
     let out = ok(&["identity", "refusals", "--data", path(&data)]);
     assert!(

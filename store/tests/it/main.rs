@@ -6,4 +6,5 @@ mod identity;
 mod model;
 mod profiles;
 mod quarantine;
+mod search;
 mod util;

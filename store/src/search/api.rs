@@ -1,0 +1,126 @@
+//! Searching customers: a roaring bitmap of every matching person plus the best N with a
+//! snippet of what matched.
+
+use std::collections::HashMap;
+
+use roaring::RoaringBitmap;
+use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::schema::{IndexRecordOption, Value as _};
+use tantivy::{TantivyDocument, Term};
+
+use super::tokens::tokens;
+use crate::error::{Result, StoreError};
+use crate::store::Store;
+use crate::types::Ck;
+
+/// One of the best matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    /// The person (root key).
+    pub root: Ck,
+    /// Relevance (BM25).
+    pub score: f32,
+    /// The text that matched, cut around the first matching word.
+    pub snippet: String,
+}
+
+/// What a search found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResult {
+    /// Every matching person (root keys).
+    pub customers: RoaringBitmap,
+    /// The best matches, best first, one per person.
+    pub top: Vec<SearchHit>,
+    /// The index includes every event before this sequence number.
+    pub indexed_seq: u64,
+}
+
+impl Store {
+    /// Customers matching `query`: every word must match (Chinese matched by character
+    /// pairs, so `退款` finds `我要退款`), or the query is an identifier as a whole.
+    pub fn search(&self, query: &str, limit: usize) -> Result<SearchResult> {
+        let s = self.search.as_ref().ok_or_else(|| StoreError::Invalid("search is off for this store".into()))?;
+        let f = s.fields;
+        let words = tokens(query);
+        let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if !words.is_empty() {
+            let all: Vec<(Occur, Box<dyn Query>)> = words
+                .iter()
+                .map(|w| {
+                    let q: Box<dyn Query> =
+                        Box::new(TermQuery::new(Term::from_field_text(f.all, w), IndexRecordOption::WithFreqs));
+                    (Occur::Must, q)
+                })
+                .collect();
+            any.push((Occur::Should, Box::new(BooleanQuery::new(all))));
+        }
+        let whole = query.trim().to_lowercase();
+        if !whole.is_empty() {
+            any.push((
+                Occur::Should,
+                Box::new(TermQuery::new(Term::from_field_text(f.id, &whole), IndexRecordOption::Basic)),
+            ));
+        }
+        let indexed_seq = s.indexed_seq.load(std::sync::atomic::Ordering::Acquire);
+        if any.is_empty() {
+            return Ok(SearchResult { customers: RoaringBitmap::new(), top: Vec::new(), indexed_seq });
+        }
+        let searcher = s.reader.searcher();
+        let query = BooleanQuery::new(any);
+        let err = |e: tantivy::TantivyError| StoreError::Search(e.to_string());
+        let collector = (TopDocs::with_limit(limit.max(1) * 4).order_by_score(), DocSetCollector);
+        let (top, all) = searcher.search(&query, &collector).map_err(err)?;
+        let mut columns = HashMap::new();
+        let mut key_of = |addr: tantivy::DocAddress| -> Result<Option<Ck>> {
+            let col = match columns.entry(addr.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(searcher.segment_reader(addr.segment_ord).fast_fields().u64("ck").map_err(err)?)
+                }
+            };
+            Ok(col.first(addr.doc_id).and_then(|k| Ck::try_from(k).ok()))
+        };
+        let mut customers = RoaringBitmap::new();
+        for addr in all {
+            if let Some(ck) = key_of(addr)? {
+                customers.insert(self.root(ck));
+            }
+        }
+        let mut hits = Vec::new();
+        let mut seen = RoaringBitmap::new();
+        for (score, addr) in top {
+            let Some(ck) = key_of(addr)? else { continue };
+            let root = self.root(ck);
+            if !seen.insert(root) {
+                continue;
+            }
+            let doc: TantivyDocument = searcher.doc(addr).map_err(err)?;
+            let text = doc.get_first(f.all).and_then(|v| v.as_str()).unwrap_or_default();
+            hits.push(SearchHit { root, score, snippet: snippet(text, &words) });
+            if hits.len() == limit {
+                break;
+            }
+        }
+        Ok(SearchResult { customers, top: hits, indexed_seq })
+    }
+
+    /// Commits what the indexer has and waits until it is searchable (tests, tools).
+    pub fn search_flush(&self) -> Result<()> {
+        let tx = self.search_tx.as_ref().ok_or_else(|| StoreError::Invalid("search is off for this store".into()))?;
+        let (reply, rx) = std::sync::mpsc::sync_channel(1);
+        tx.send(super::indexer::Work::Flush(reply)).map_err(|_| StoreError::WriterGone)?;
+        rx.recv().map_err(|_| StoreError::WriterGone)
+    }
+}
+
+// About 60 characters of `text` around the first word of the query it contains.
+fn snippet(text: &str, words: &[String]) -> String {
+    let lower = text.to_lowercase();
+    let at = words.iter().filter_map(|w| lower.find(w.as_str())).min().unwrap_or(0);
+    // `lower` can differ in length from `text` for a few scripts: fall back to the start.
+    let at = if lower.len() == text.len() { at } else { 0 };
+    let start = text[..at].char_indices().rev().nth(20).map_or(0, |(i, _)| i);
+    let line: String = text[start..].chars().take(60).map(|c| if c == '\n' { ' ' } else { c }).collect();
+    line.trim().to_owned()
+}
