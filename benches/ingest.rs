@@ -81,16 +81,33 @@ fn ingest(c: &mut Criterion) {
     group.bench_function("durable_with_background_merges", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| ingest_once(&blocks, StoreOptions::default())).sum())
     });
-    // The data dictionary applied on the caller's thread (aliases, E.164 phones, value maps,
-    // hard rules), as `cxp import --dict default` does.
+    // Customer 360: the data dictionary applied on the caller's thread (aliases, E.164 phones,
+    // value maps, hard rules), identity resolution with guardrails and profile updates with the
+    // default computed traits on the writer, as `cxp import` does.
     let dictionary =
         cxp_store::dict::DictionaryChoice::Use(std::sync::Arc::new(cxp_store::dict::Dictionary::builtin()));
-    group.bench_function("durable_with_dictionary", |b| {
+    group.bench_function("durable_customer360", |b| {
         b.iter_custom(|iters| {
             (0..iters)
                 .map(|_| {
                     let options =
                         StoreOptions { auto_merge: false, dictionary: dictionary.clone(), ..StoreOptions::default() };
+                    ingest_once(&blocks, options)
+                })
+                .sum()
+        })
+    });
+    // The same with the customer search index kept up to date (its own thread).
+    group.bench_function("durable_customer360_search", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    let options = StoreOptions {
+                        auto_merge: false,
+                        dictionary: dictionary.clone(),
+                        search: true,
+                        ..StoreOptions::default()
+                    };
                     ingest_once(&blocks, options)
                 })
                 .sum()

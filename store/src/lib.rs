@@ -40,6 +40,7 @@ mod quarantine;
 mod scan;
 pub mod search;
 mod seqcodec;
+mod stage;
 mod store;
 mod tables;
 mod types;

@@ -167,6 +167,7 @@ impl Store {
             checkpoint_every: options.checkpoint_every,
             last_checkpoint: std::time::Instant::now(),
             search: search_tx.clone(),
+            stage: None,
         };
         let signal = options.auto_merge.then(|| wake_tx.clone());
         let writer = std::thread::Builder::new()

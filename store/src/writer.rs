@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 use redb::{Durability, ReadableDatabase, ReadableTable, Table, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -23,7 +23,7 @@ use crate::manifest::{Manifest, Shared};
 use crate::part::{EncodedPart, Level, PartData, PartInfo};
 use crate::quarantine::QuarantineEntry;
 use crate::tables::{
-    BLOCKED, CUSTOMER_KEYS, FIELD_STATS, IDENTITIES, LINKS, META, PARTS, PIECES, QUARANTINE, REFUSALS, SCHEMA, SPLITS,
+    BLOCKED, CUSTOMER_KEYS, FIELD_STATS, LINKS, META, PARTS, PIECES, QUARANTINE, REFUSALS, SCHEMA, SPLITS,
 };
 use crate::types::Ck;
 
@@ -101,13 +101,15 @@ pub(crate) struct Writer {
     pub(crate) last_checkpoint: std::time::Instant,
     /// The search indexer, told what each commit changed.
     pub(crate) search: Option<std::sync::mpsc::Sender<crate::search::indexer::Work>>,
+    /// The profile stage (see `stage.rs`), while the writer runs.
+    pub(crate) stage: Option<SyncSender<crate::stage::Msg>>,
 }
 
 /// Per write request of a group, per event of its batch: (key, sequence number, implied tag)
 /// of a stored event, `None` for a refused one. What profiles are updated from after commit.
-type Stored = Vec<Vec<Option<(Ck, u64, Option<&'static str>)>>>;
+pub(crate) type Stored = Vec<Vec<Option<(Ck, u64, Option<&'static str>)>>>;
 
-enum Outcome {
+pub(crate) enum Outcome {
     Write(WriteReceipt),
     Swap(Result<()>),
     Split(Result<Link>),
@@ -116,6 +118,15 @@ enum Outcome {
 impl Writer {
     /// Runs until every sender is gone. `merge_signal` is poked after each commit.
     pub(crate) fn run(mut self, rx: Receiver<Request>, merge_signal: Option<SyncSender<()>>) {
+        // Profile updates and acknowledgements run on their own thread, overlapping the build
+        // of the next group; one group waits there at most.
+        let (stage_tx, stage_rx) = std::sync::mpsc::sync_channel(1);
+        let (shared, search) = (Arc::clone(&self.shared), self.search.clone());
+        let stage = std::thread::Builder::new()
+            .name("cxp-profiles".into())
+            .spawn(move || crate::stage::run(&shared, search.as_ref(), stage_rx))
+            .ok();
+        self.stage = stage.as_ref().map(|_| stage_tx);
         while let Ok(first) = rx.recv() {
             let mut weight = first.weight();
             let mut group = vec![first];
@@ -129,15 +140,31 @@ impl Writer {
                 }
             }
             match self.commit_group(&mut group) {
-                Ok(outcomes) => {
-                    for (req, outcome) in group.into_iter().zip(outcomes) {
-                        match (req, outcome) {
-                            (Request::Write { reply, .. }, Outcome::Write(r)) => drop(reply.send(Ok(r))),
-                            (Request::Swap { reply, .. }, Outcome::Swap(r)) => drop(reply.send(r)),
-                            (Request::Split { reply, .. }, Outcome::Split(r)) => drop(reply.send(r)),
-                            _ => unreachable!("one outcome per request, in order"),
-                        }
+                Ok((outcomes, stored, merges, None)) => {
+                    let next_seq = self.counters.next_seq;
+                    let msg = crate::stage::Msg::Group { group, outcomes, stored, merges, next_seq };
+                    if let Some(crate::stage::Msg::Group { group, outcomes, stored, merges, next_seq }) =
+                        self.stage.as_ref().and_then(|tx| tx.send(msg).err().map(|e| e.0))
+                    {
+                        // No stage thread: do its work here.
+                        let search = self.search.as_ref();
+                        crate::stage::apply(&self.shared, search, &group, &stored, &merges, next_seq);
+                        crate::stage::reply(group, outcomes);
                     }
+                }
+                Ok((outcomes, stored, merges, Some(old))) => {
+                    // Undoing a link can split a customer anywhere in its set: with every
+                    // earlier group applied, rebuild the graph from the tables rather than patch
+                    // it, then the profiles of that set from their events.
+                    self.drain_stage();
+                    let next_seq = self.counters.next_seq;
+                    crate::stage::apply(&self.shared, self.search.as_ref(), &group, &stored, &merges, next_seq);
+                    let rebuilt = self.rebuild_graph().and_then(|()| self.rebuild_profiles(&old));
+                    if let Err(e) = rebuilt {
+                        *self.shared.last_merge_error.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some(format!("rebuilding after a split: {e}"));
+                    }
+                    crate::stage::reply(group, outcomes);
                 }
                 Err(e) => {
                     for req in group {
@@ -160,14 +187,32 @@ impl Writer {
                     Some(format!("profile checkpoint: {e}"));
             }
         }
-        // Closing: checkpoint so that the next open replays nothing.
+        // Closing: let the stage finish, then checkpoint so that the next open replays nothing.
+        self.stage = None;
+        if let Some(handle) = stage {
+            let _ = handle.join();
+        }
         if let Err(e) = self.checkpoint(true) {
             *self.shared.last_merge_error.lock().unwrap_or_else(|p| p.into_inner()) =
                 Some(format!("profile checkpoint: {e}"));
         }
     }
 
-    fn commit_group(&mut self, group: &mut [Request]) -> Result<Vec<Outcome>, GroupError> {
+    // Waits until the stage has applied every group sent to it.
+    fn drain_stage(&self) {
+        if let Some(tx) = &self.stage {
+            let (done, wait) = sync_channel(1);
+            if tx.send(crate::stage::Msg::Barrier(done)).is_ok() {
+                let _ = wait.recv();
+            }
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn commit_group(
+        &mut self,
+        group: &mut [Request],
+    ) -> Result<(Vec<Outcome>, Stored, Vec<(Ck, Ck)>, Option<Vec<Ck>>), GroupError> {
         let mut txn = self.shared.db.begin_write().map_err(|e| GroupError::NotWritten(e.to_string()))?;
         txn.set_durability(Durability::Immediate).map_err(|e| GroupError::NotWritten(e.to_string()))?;
         txn.set_quick_repair(true);
@@ -200,14 +245,7 @@ impl Writer {
             Ok(()) => {
                 self.catalog.commit();
                 self.counters = counters;
-                self.update_profiles(group, &stored, &merges);
-                if let Some(old) = split {
-                    // Undoing a link can split a customer anywhere in its set: rebuild the
-                    // graph from the tables rather than patch it, then those profiles.
-                    self.rebuild_graph().map_err(|e| GroupError::Uncertain(e.to_string()))?;
-                    self.rebuild_profiles(&old).map_err(|e| GroupError::Uncertain(e.to_string()))?;
-                }
-                Ok(outcomes)
+                Ok((outcomes, stored, merges, split))
             }
             Err(e) => {
                 self.catalog.rollback();
@@ -226,7 +264,6 @@ impl Writer {
         c: &mut Counters,
     ) -> Result<(Vec<Outcome>, Vec<PartInfo>, Vec<u64>, Option<Vec<Ck>>, Stored)> {
         let mut quarantine = txn.open_table(QUARANTINE)?;
-        let mut ids = txn.open_table(IDENTITIES)?;
         let mut cks = txn.open_table(CUSTOMER_KEYS)?;
         let mut parts = txn.open_table(PARTS)?;
         let mut chunks = txn.open_table(PIECES)?;
@@ -277,7 +314,7 @@ impl Writer {
                             });
                             continue;
                         }
-                        let mut tables = IdTables { ids: &mut ids, cks: &mut cks };
+                        let mut tables = IdTables { cks: &mut cks };
                         let resolved =
                             self.resolver.resolve(&self.shared.identity, &event, &mut c.next_ck, &mut tables)?;
                         let (ck, implied) = (resolved.ck, resolved.implied);
@@ -408,52 +445,6 @@ impl Writer {
         Ok((outcomes, added, removed, split, stored))
     }
 
-    // Applies a committed group to the profiles: identity merges first, then each stored event
-    // under its key's root.
-    fn update_profiles(&mut self, group: &[Request], stored: &Stored, merges: &[(Ck, Ck)]) {
-        let identity = crate::identity::resolve::read(&self.shared.identity);
-        let mut profiles = self.shared.profiles.write().unwrap_or_else(|p| p.into_inner());
-        for (lo, hi) in merges {
-            profiles.union(*lo, *hi);
-        }
-        let batches = group.iter().filter_map(|r| match r {
-            Request::Write { batch, .. } => Some(batch),
-            _ => None,
-        });
-        let indexing = self.search.is_some();
-        let mut roots = std::collections::HashSet::new();
-        let mut texts = Vec::new();
-        for (batch, kept) in batches.zip(stored) {
-            for (event, rec) in batch.events().zip(kept) {
-                if let Some((ck, seq, implied)) = rec
-                    && *ck != crate::types::NO_CUSTOMER
-                {
-                    let row = crate::profile::Row::from_event(&event, *seq, *implied);
-                    let root = identity.graph.root(*ck);
-                    profiles.apply(root, &row);
-                    if indexing {
-                        roots.insert(root);
-                        crate::search::indexer::event_texts(&event, *ck, &mut texts);
-                    }
-                }
-            }
-        }
-        drop(profiles);
-        drop(identity);
-        if let Some(tx) = &self.search {
-            roots.extend(merges.iter().map(|(lo, _)| *lo));
-            let gone = merges.iter().map(|(_, hi)| *hi).collect();
-            let work = crate::search::indexer::Work::Changed {
-                roots: roots.into_iter().collect(),
-                gone,
-                texts,
-                next_seq: self.counters.next_seq,
-            };
-            // The indexer is gone only at shutdown; the next open catches the index up.
-            let _ = tx.send(work);
-        }
-    }
-
     // The profiles of the customers a split touched, rebuilt from their events.
     fn rebuild_profiles(&mut self, keys: &[Ck]) -> Result<()> {
         let graph = crate::identity::resolve::read(&self.shared.identity).graph.clone();
@@ -485,11 +476,16 @@ impl Writer {
     /// Writes a profile checkpoint when one is due (`force`: whenever anything changed).
     pub(crate) fn checkpoint(&mut self, force: bool) -> Result<()> {
         let due = force || self.last_checkpoint.elapsed() >= self.checkpoint_every;
+        if !due {
+            return Ok(());
+        }
+        // The checkpoint says which events the profiles include: all that committed.
+        self.drain_stage();
         let changed = {
             let p = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
             p.full || !p.dirty.is_empty() || !p.removed.is_empty()
         };
-        if !due || !changed {
+        if !changed {
             return Ok(());
         }
         self.last_checkpoint = std::time::Instant::now();

@@ -9,7 +9,10 @@
 mod apply;
 mod normalize;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+// Probed for every tag and field of every event: foldhash, not SipHash.
+use hashbrown::HashMap;
 
 use cxp_lp::FieldValue;
 use serde::Deserialize;

@@ -121,13 +121,46 @@ fn email(v: &FieldValue<'_>) -> Normalized {
     changed_if(v, FieldValue::Str(e.into()))
 }
 
+// Parsing a phone number runs the crate's regular expressions (~1 µs); the same customers'
+// numbers come back on every order, so each thread remembers recent answers.
+const PHONE_CACHE: usize = 1 << 16;
+
+type PhoneCache = (Option<phonenumber::country::Id>, hashbrown::HashMap<Box<str>, Option<Box<str>>>);
+
+thread_local! {
+    // Answers for one default country (a thread serving another one starts afresh).
+    static PHONES: std::cell::RefCell<PhoneCache> = std::cell::RefCell::new((None, hashbrown::HashMap::new()));
+}
+
 fn phone(v: &FieldValue<'_>, country: phonenumber::country::Id) -> Normalized {
     let raw = text(v);
-    match phonenumber::parse(Some(country), raw.trim()) {
-        Ok(n) if phonenumber::is_valid(&n) => {
-            changed_if(v, FieldValue::Str(n.format().mode(phonenumber::Mode::E164).to_string().into()))
+    let key = raw.trim();
+    let e164 = PHONES.with(|cache| {
+        {
+            let c = cache.borrow();
+            if c.0 == Some(country)
+                && let Some(hit) = c.1.get(key)
+            {
+                return hit.clone();
+            }
         }
-        _ => Normalized::Invalid(format!("{raw:?} is not a valid phone number")),
+        let parsed = match phonenumber::parse(Some(country), key) {
+            Ok(n) if phonenumber::is_valid(&n) => {
+                Some(n.format().mode(phonenumber::Mode::E164).to_string().into_boxed_str())
+            }
+            _ => None,
+        };
+        let mut c = cache.borrow_mut();
+        if c.0 != Some(country) || c.1.len() >= PHONE_CACHE {
+            c.1.clear();
+            c.0 = Some(country);
+        }
+        c.1.insert(key.into(), parsed.clone());
+        parsed
+    });
+    match e164 {
+        Some(e) => changed_if(v, FieldValue::Str(String::from(e).into())),
+        None => Normalized::Invalid(format!("{raw:?} is not a valid phone number")),
     }
 }
 

@@ -72,22 +72,40 @@ pub(crate) fn identifiers<'a>(
     mut blocked: impl FnMut(u8, &str),
 ) {
     out.clear();
-    for (slot, (name, kind)) in plan.fields.iter().enumerate() {
-        let tag = event.tag(name);
-        let field = event.field(name);
-        let value: Option<Cow<'a, str>> = match (tag, &field) {
-            (Some(v), _) => Some(v.into()),
-            (None, Some(cxp_lp::FieldValue::Str(s))) => Some(s.clone()),
-            (None, Some(cxp_lp::FieldValue::I64(i))) => Some(i.to_string().into()),
-            (None, Some(cxp_lp::FieldValue::U64(u))) => Some(u.to_string().into()),
-            _ => None,
-        };
-        let Some(value) = value else { continue };
-        if plan.rule(*kind).blocks(&value) {
-            blocked(*kind, &value);
+    // One pass over the event (not one look-up per plan field): tags first, a field of the
+    // same name only when there is no such tag, as the key's tag wins over a field.
+    let mut seen_tags: u64 = 0;
+    let mut seen_fields: u64 = 0;
+    let mut values: SmallVec<[(usize, Cow<'a, str>); 4]> = SmallVec::new();
+    for (k, v) in event.tags() {
+        if let Some(slot) = plan.slot_of(k) {
+            seen_tags |= 1 << slot;
+            values.push((slot, v.into()));
+        }
+    }
+    for (k, v) in event.fields() {
+        let Some(slot) = plan.slot_of(k) else { continue };
+        seen_fields |= 1 << slot;
+        if seen_tags & (1 << slot) != 0 {
             continue;
         }
-        out.push(Found { kind: *kind, value, slot, tag_only: tag.is_some() && field.is_none() });
+        let value: Cow<'a, str> = match v {
+            cxp_lp::FieldValue::Str(s) => s,
+            cxp_lp::FieldValue::I64(i) => i.to_string().into(),
+            cxp_lp::FieldValue::U64(u) => u.to_string().into(),
+            _ => continue,
+        };
+        values.push((slot, value));
+    }
+    values.sort_by_key(|(slot, _)| *slot);
+    for (slot, value) in values {
+        let kind = plan.fields[slot].1;
+        if plan.rule(kind).blocks(&value) {
+            blocked(kind, &value);
+            continue;
+        }
+        let tag_only = seen_tags & (1 << slot) != 0 && seen_fields & (1 << slot) == 0;
+        out.push(Found { kind, value, slot, tag_only });
     }
 }
 

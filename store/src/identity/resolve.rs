@@ -59,9 +59,10 @@ pub(crate) struct Resolver {
     pub(crate) blocked: HashMap<(u8, String), u64>,
 }
 
-/// The identity tables of the group's transaction: identifier -> key, key -> identifier.
+/// The identity table of the group's transaction: key -> identifier. (The reverse look-up
+/// is the in-RAM index, rebuilt from this table at open: writing both would double the
+/// B-tree inserts of every new identifier.)
 pub(crate) struct IdTables<'a, 't> {
-    pub(crate) ids: &'a mut Table<'t, (u8, &'static str), u32>,
     pub(crate) cks: &'a mut Table<'t, u32, (u8, &'static str)>,
 }
 
@@ -108,7 +109,7 @@ impl Resolver {
         self.members.entry(lo).or_insert_with(|| vec![lo]).extend(moved);
     }
 
-    /// The key of `(kind, value)`, allocated (and recorded in both tables) when new.
+    /// The key of `(kind, value)`, allocated (and recorded) when new.
     pub(crate) fn key_of(
         &mut self,
         shared: &RwLock<Identity>,
@@ -122,7 +123,6 @@ impl Resolver {
         }
         let ck = *next_ck;
         *next_ck = next_ck.checked_add(1).ok_or(StoreError::CustomerKeysExhausted)?;
-        tables.ids.insert((kind, value), ck)?;
         tables.cks.insert(ck, (kind, value))?;
         write(shared).index.insert(ck, kind, value);
         self.first_new.get_or_insert(ck);
@@ -148,10 +148,12 @@ impl Resolver {
         };
         // Only a tag named like its type can be restored from the key on read.
         let name = self.plan.fields[primary.slot].0.as_str();
+        // Built-in types keep their bytes forever (1-based, in `BUILTIN_TYPES` order).
         let implied = super::BUILTIN_TYPES
             .iter()
-            .copied()
-            .find(|t| primary.tag_only && *t == name && read(shared).types.kind(t) == Some(primary.kind));
+            .enumerate()
+            .find(|(i, t)| primary.tag_only && **t == name && *i + 1 == usize::from(primary.kind))
+            .map(|(_, t)| *t);
         let ck = self.key_of(shared, primary.kind, &primary.value, next_ck, tables)?;
         let mut out = Resolved { ck, implied, ..Default::default() };
         for other in found.iter().skip(1) {

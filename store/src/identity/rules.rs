@@ -140,7 +140,15 @@ impl IdentityPlan {
         let rules: Vec<IdRule> =
             (0..=types.iter().count()).map(|k| rule_of(if k == 0 { "" } else { types.name(k as u8) })).collect();
         out.sort_by_key(|(field, kind)| (rules[usize::from(*kind)].priority, field.clone()));
+        // Slots are bits of a u64 in `identifiers`.
+        out.truncate(64);
         Ok(IdentityPlan { fields: out, rules })
+    }
+
+    /// Index in `fields` of the tag or field called `name`.
+    pub(crate) fn slot_of(&self, name: &str) -> Option<usize> {
+        // A handful of names: comparing beats hashing.
+        self.fields.iter().position(|(f, _)| f.len() == name.len() && f == name)
     }
 
     /// The rule of type byte `kind`.

@@ -14,7 +14,8 @@ pub(crate) mod replay;
 mod series;
 mod spec;
 
-use std::collections::{HashMap, HashSet};
+// hashbrown's default hasher: these maps are probed for every event, SipHash costs 2-3x.
+use hashbrown::{HashMap, HashSet};
 use std::sync::Arc;
 
 pub use api::{Completeness, ComputedValue, CustomerView, TraitView};
@@ -37,6 +38,21 @@ impl Interner {
             i.id(&n);
         }
         i
+    }
+
+    /// The id of `parts` joined by `sep`, without allocating when it is known.
+    pub(crate) fn id_joined(&mut self, a: &str, sep: char, b: &str, scratch: &mut String) -> u32 {
+        scratch.clear();
+        scratch.push_str(a);
+        scratch.push(sep);
+        scratch.push_str(b);
+        if let Some(&id) = self.ids.get(scratch.as_str()) {
+            return id;
+        }
+        let joined = std::mem::take(scratch);
+        let id = self.id(&joined);
+        *scratch = joined;
+        id
     }
 
     pub(crate) fn id(&mut self, s: &str) -> u32 {
@@ -132,10 +148,6 @@ impl ProfileConfig {
         self.by_event.get(event).map_or(&[], Vec::as_slice)
     }
 
-    pub(crate) fn sums_of(&self, _event: &str) -> &[String] {
-        &self.sum_fields
-    }
-
     /// The computed traits.
     pub fn computed(&self) -> &[ComputedSpec] {
         &self.computed
@@ -158,6 +170,7 @@ pub(crate) struct Profiles {
     pub(crate) removed: HashSet<Ck>,
     // The next checkpoint rewrites every record (profiles were rebuilt from the events).
     pub(crate) full: bool,
+    scratch: String,
 }
 
 impl Profiles {
@@ -170,6 +183,7 @@ impl Profiles {
             dirty: HashSet::new(),
             removed: HashSet::new(),
             full: false,
+            scratch: String::new(),
         }
     }
 
@@ -177,7 +191,7 @@ impl Profiles {
     pub(crate) fn apply(&mut self, root: Ck, row: &Row<'_>) {
         let n = self.cfg.series.len();
         let profile = self.map.entry(root).or_insert_with(|| Profile::new(n));
-        profile.apply(row, &self.cfg, &mut self.names, &mut self.values);
+        profile.apply(row, &self.cfg, &mut self.names, &mut self.values, &mut self.scratch);
         self.dirty.insert(root);
     }
 

@@ -86,7 +86,14 @@ impl Profile {
     }
 
     /// Applies one event.
-    pub(crate) fn apply(&mut self, row: &Row<'_>, cfg: &ProfileConfig, names: &mut Interner, values: &mut Interner) {
+    pub(crate) fn apply(
+        &mut self,
+        row: &Row<'_>,
+        cfg: &ProfileConfig,
+        names: &mut Interner,
+        values: &mut Interner,
+        scratch: &mut String,
+    ) {
         self.first_seen = self.first_seen.min(row.ts);
         self.last_seen = self.last_seen.max(row.ts);
         let m = names.id(row.measurement);
@@ -98,12 +105,17 @@ impl Profile {
             Some(c) => c.2 += 1,
             None => self.counts.push((m, channel, 1)),
         }
-        for field in cfg.sums_of(row.measurement) {
-            if let Some(x) = row.get(field).and_then(number) {
-                let id = names.id(&format!("{}.{field}", row.measurement));
-                match self.sums.iter_mut().find(|(k, _)| *k == id) {
-                    Some(s) => s.1 += x,
-                    None => self.sums.push((id, x)),
+        if !cfg.sum_fields.is_empty() {
+            for (k, v, is_tag) in &row.items {
+                if *is_tag || !cfg.sum_fields.iter().any(|f| f.len() == k.len() && f == k) {
+                    continue;
+                }
+                if let Some(x) = number(v) {
+                    let id = names.id_joined(row.measurement, '.', k, scratch);
+                    match self.sums.iter_mut().find(|(key, _)| *key == id) {
+                        Some(s) => s.1 += x,
+                        None => self.sums.push((id, x)),
+                    }
                 }
             }
         }
@@ -117,7 +129,7 @@ impl Profile {
                     if !matches!(v, FieldValue::Bool(_)) {
                         continue;
                     }
-                    names.id(&format!("consent.{k}"))
+                    names.id_joined("consent", '.', k, scratch)
                 } else if identify || cfg.profile_fields.contains(*k) {
                     if *k == "channel" {
                         continue;
@@ -126,7 +138,7 @@ impl Profile {
                 } else {
                     continue;
                 };
-                self.set_trait(TraitSlot { name, ts: row.ts, seq: row.seq, source, value: to_value(v) });
+                self.set_trait_from(name, row, source, v);
             }
         }
         for &(s, ref def) in cfg.series_of(row.measurement) {
@@ -142,6 +154,26 @@ impl Profile {
             }
             let point = Point { ts: row.ts, seq: row.seq, num, value };
             self.series[s].get_or_insert_with(|| Box::new(Series::new())).add(point, def.categorical, def.keep_days);
+        }
+    }
+
+    // Like `set_trait`, without allocating the value when it is older or unchanged (a city
+    // tag repeated on every order).
+    fn set_trait_from(&mut self, name: u32, row: &Row<'_>, source: u32, v: &FieldValue<'_>) {
+        match self.traits.binary_search_by_key(&name, |x| x.name) {
+            Ok(i) => {
+                let cur = &mut self.traits[i];
+                if (row.ts, row.seq) <= (cur.ts, cur.seq) {
+                    return;
+                }
+                (cur.ts, cur.seq, cur.source) = (row.ts, row.seq, source);
+                if !same_value(&cur.value, v) {
+                    cur.value = to_value(v);
+                }
+            }
+            Err(i) => {
+                self.traits.insert(i, TraitSlot { name, ts: row.ts, seq: row.seq, source, value: to_value(v) });
+            }
         }
     }
 
@@ -198,6 +230,17 @@ pub(crate) fn number(v: &FieldValue<'_>) -> Option<f64> {
         FieldValue::U64(x) => Some(*x as f64),
         FieldValue::F64(x) => Some(*x),
         FieldValue::Bool(_) | FieldValue::Str(_) => None,
+    }
+}
+
+fn same_value(a: &Value, b: &FieldValue<'_>) -> bool {
+    match (a, b) {
+        (Value::Str(x), FieldValue::Str(y)) => x == y.as_ref(),
+        (Value::I64(x), FieldValue::I64(y)) => x == y,
+        (Value::U64(x), FieldValue::U64(y)) => x == y,
+        (Value::F64(x), FieldValue::F64(y)) => x.to_bits() == y.to_bits(),
+        (Value::Bool(x), FieldValue::Bool(y)) => x == y,
+        _ => false,
     }
 }
 
