@@ -79,22 +79,18 @@ pub struct Completeness {
 pub const OFFLINE_CHANNELS: [&str; 3] = ["store", "pos", "offline"];
 
 impl Store {
-    fn profile_of(&self, root: Ck) -> Option<Profile> {
-        self.shared.profiles.read().unwrap_or_else(|p| p.into_inner()).map.get(&root).cloned()
-    }
-
     /// The 360 view of the customer with identifier `id` (any type), computed traits at `at`
     /// (default: now). `None` for an unknown identifier or a customer without events.
     pub fn customer(&self, id: &str, at: Option<i64>) -> Result<Option<CustomerView>> {
         let Some(ck) = self.customer_key(id)? else { return Ok(None) };
         let root = self.root(ck);
-        let Some(profile) = self.profile_of(root) else { return Ok(None) };
         let at = at.unwrap_or_else(crate::writer::now_ns);
-        let members = self.members(root);
-        let identifiers = members.iter().filter_map(|m| self.customer_id(*m)).collect();
+        // Everything from RAM under one read lock, without copying the profile; only edge days
+        // of computed traits, if any, are scanned after it is released.
         let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
+        let Some(profile) = guard.map.get(&root) else { return Ok(None) };
         let names = &guard.names;
-        let mut traits = Vec::new();
+        let mut traits = Vec::with_capacity(profile.traits.len());
         let mut consent = Vec::new();
         for t in &profile.traits {
             let name = names.name(t.name);
@@ -115,14 +111,40 @@ impl Store {
             .map(|(m, c, n)| (names.name(*m).to_owned(), (*c != u32::MAX).then(|| names.name(*c).to_owned()), *n))
             .collect();
         let sums = profile.sums.iter().map(|(k, x)| (names.name(*k).to_owned(), *x)).collect();
-        let completeness = completeness_of(&profile, &guard);
+        let completeness = completeness_of(profile, &guard);
         let cfg = std::sync::Arc::clone(&guard.cfg);
-        drop(guard);
-        let mut computed = Vec::with_capacity(cfg.computed.len());
+        let mut windows: Vec<(Acc, Vec<(i64, i64)>)> = Vec::with_capacity(cfg.computed.len());
         for (i, spec) in cfg.computed.iter().enumerate() {
-            let value = self.computed_value(&profile, &members, spec, cfg.spec_series[i], at)?;
-            computed.push(ComputedValue { name: spec.name.clone(), expr: spec.expr.clone(), value });
+            let from = spec.window.map_or(i64::MIN, |w| at.saturating_sub(w));
+            windows.push(match profile.series.get(cfg.spec_series[i]).and_then(Option::as_ref) {
+                Some(s) => s.window(from, at),
+                // No such event in the profile: none in any window either.
+                None => (Acc::default(), Vec::new()),
+            });
         }
+        let (first_seen, last_seen) = (profile.first_seen, profile.last_seen);
+        drop(guard);
+        let members = self.members(root);
+        let identifiers = members.iter().filter_map(|m| self.customer_id(*m)).collect();
+        // Values met only while scanning get ids above the interned ones.
+        let mut local: HashMap<String, u32> = HashMap::new();
+        for (spec, (acc, ranges)) in cfg.computed.iter().zip(&mut windows) {
+            if !ranges.is_empty() {
+                self.scan_edges(spec, &members, ranges, acc, &mut local)?;
+            }
+        }
+        let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
+        let computed = cfg
+            .computed
+            .iter()
+            .zip(windows)
+            .map(|(spec, (acc, _))| ComputedValue {
+                name: spec.name.clone(),
+                expr: spec.expr.clone(),
+                value: finish(spec, &acc, &guard.values, &local),
+            })
+            .collect();
+        drop(guard);
         Ok(Some(CustomerView {
             root,
             identifiers,
@@ -131,111 +153,61 @@ impl Store {
             computed,
             counts,
             sums,
-            first_seen: profile.first_seen,
-            last_seen: profile.last_seen,
+            first_seen,
+            last_seen,
             completeness,
             at,
         }))
     }
 
-    // A computed trait at `at`: whole days from the profile's buckets, edges by scanning.
-    fn computed_value(
+    // Adds the events of `ranges` (edge days, pruned days) to `acc`, exactly.
+    fn scan_edges(
         &self,
-        profile: &Profile,
-        members: &[Ck],
         spec: &ComputedSpec,
-        series: usize,
-        at: i64,
-    ) -> Result<Option<Value>> {
-        let from = spec.window.map_or(i64::MIN, |w| at.saturating_sub(w));
-        let (mut acc, ranges) = match profile.series.get(series).and_then(Option::as_ref) {
-            Some(s) => s.window(from, at),
-            // No such event yet in RAM: nothing to scan either, unless the window is in the
-            // past of events the profile saw (impossible without a series).
-            None => (Acc::default(), Vec::new()),
-        };
+        members: &[Ck],
+        ranges: &[(i64, i64)],
+        acc: &mut Acc,
+        local: &mut HashMap<String, u32>,
+    ) -> Result<()> {
         let categorical = !spec.agg.numeric();
-        // Values met only while scanning get ids above the interned ones.
-        let mut local: HashMap<String, u32> = HashMap::new();
-        if !ranges.is_empty() {
-            let set: RoaringBitmap = members.iter().copied().collect();
-            let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
-            for (a, b) in ranges {
-                let mut req = ScanRequest::new(&spec.event).between(a, b).customers(set.clone());
-                req = match &spec.field {
-                    Some(f) => req.columns([f.clone()]).with_keys(),
-                    None => req.columns(Vec::<String>::new()).with_keys(),
-                };
-                for batch in self.scan(req)? {
-                    let batch = batch?;
-                    let col = spec.field.as_ref().and_then(|f| batch.column(f));
-                    for row in 0..batch.rows {
-                        if !set.contains(batch.ck[row]) {
-                            continue;
-                        }
-                        let v = col.and_then(|c| c.get(row));
-                        if spec.field.is_some() && v.is_none() {
-                            continue;
-                        }
-                        let num = match &v {
-                            None => Some(1.0),
-                            Some(v) => v.as_f64(),
-                        };
-                        let value = v.as_ref().filter(|_| categorical).map(|v| {
+        let set: RoaringBitmap = members.iter().copied().collect();
+        for &(a, b) in ranges {
+            let mut req = ScanRequest::new(&spec.event).between(a, b).customers(set.clone());
+            req = match &spec.field {
+                Some(f) => req.columns([f.clone()]).with_keys(),
+                None => req.columns(Vec::<String>::new()).with_keys(),
+            };
+            for batch in self.scan(req)? {
+                let batch = batch?;
+                let col = spec.field.as_ref().and_then(|f| batch.column(f));
+                for row in 0..batch.rows {
+                    if !set.contains(batch.ck[row]) {
+                        continue;
+                    }
+                    let v = col.and_then(|c| c.get(row));
+                    if spec.field.is_some() && v.is_none() {
+                        continue;
+                    }
+                    let num = match &v {
+                        None => Some(1.0),
+                        Some(v) => v.as_f64(),
+                    };
+                    let value = match v.as_ref().filter(|_| categorical) {
+                        None => None,
+                        Some(v) => {
                             let key = encode(v);
-                            guard.values.get(&key).unwrap_or_else(|| {
+                            let known = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner()).values.get(&key);
+                            Some(known.unwrap_or_else(|| {
                                 let next = u32::MAX / 2 + local.len() as u32;
                                 *local.entry(key).or_insert(next)
-                            })
-                        });
-                        acc.add(Point { ts: batch.ts[row], seq: batch.seq[row], num, value }, categorical);
-                    }
+                            }))
+                        }
+                    };
+                    acc.add(Point { ts: batch.ts[row], seq: batch.seq[row], num, value }, categorical);
                 }
             }
         }
-        let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
-        let decode_id = |id: u32| -> Option<Value> {
-            if id == u32::MAX {
-                return None;
-            }
-            let text = if id >= u32::MAX / 2 {
-                local.iter().find(|(_, v)| **v == id).map(|(k, _)| k.as_str())?
-            } else {
-                guard.values.name(id)
-            };
-            Some(decode(text))
-        };
-        let n = acc.n;
-        Ok(match spec.agg {
-            Agg::Count => Some(Value::I64(i64::from(n))),
-            Agg::Sum => Some(Value::F64(acc.sum)),
-            Agg::Avg => (n > 0).then(|| Value::F64(acc.sum / f64::from(n))),
-            Agg::Min => (n > 0).then_some(Value::F64(acc.min)),
-            Agg::Max => (n > 0).then_some(Value::F64(acc.max)),
-            Agg::Distinct => Some(Value::I64(acc.values.len() as i64)),
-            Agg::First | Agg::Last => {
-                let pick = if spec.agg == Agg::First { acc.first } else { acc.last };
-                match (pick, &spec.field) {
-                    (None, _) => None,
-                    (Some((ts, _, _)), None) => Some(Value::I64(ts)),
-                    (Some((_, _, id)), Some(_)) => decode_id(id),
-                }
-            }
-            Agg::MostFrequent => {
-                let mut best: Option<(u32, Value)> = None;
-                for &(id, count) in &acc.values {
-                    let Some(v) = decode_id(id) else { continue };
-                    let better = match &best {
-                        None => true,
-                        Some((c, bv)) => count > *c || (count == *c && encode(&v) < encode(bv)),
-                    };
-                    if better {
-                        best = Some((count, v));
-                    }
-                }
-                best.map(|(_, v)| v)
-            }
-        })
+        Ok(())
     }
 
     /// Profile completeness over all customers.
@@ -281,6 +253,52 @@ impl Store {
         let per: usize = guard.map.values().map(heap_of).sum();
         let table = guard.map.capacity() * (std::mem::size_of::<Ck>() + std::mem::size_of::<Profile>() + 1);
         (guard.map.len(), per + table + self.identity_memory().1)
+    }
+}
+
+// The value of a computed trait from its aggregate.
+fn finish(spec: &ComputedSpec, acc: &Acc, values: &super::Interner, local: &HashMap<String, u32>) -> Option<Value> {
+    let decode_id = |id: u32| -> Option<Value> {
+        if id == u32::MAX {
+            return None;
+        }
+        let text = if id >= u32::MAX / 2 {
+            local.iter().find(|(_, v)| **v == id).map(|(k, _)| k.as_str())?
+        } else {
+            values.name(id)
+        };
+        Some(decode(text))
+    };
+    let n = acc.n;
+    match spec.agg {
+        Agg::Count => Some(Value::I64(i64::from(n))),
+        Agg::Sum => Some(Value::F64(acc.sum)),
+        Agg::Avg => (n > 0).then(|| Value::F64(acc.sum / f64::from(n))),
+        Agg::Min => (n > 0).then_some(Value::F64(acc.min)),
+        Agg::Max => (n > 0).then_some(Value::F64(acc.max)),
+        Agg::Distinct => Some(Value::I64(acc.values.len() as i64)),
+        Agg::First | Agg::Last => {
+            let pick = if spec.agg == Agg::First { acc.first } else { acc.last };
+            match (pick, &spec.field) {
+                (None, _) => None,
+                (Some((ts, _, _)), None) => Some(Value::I64(ts)),
+                (Some((_, _, id)), Some(_)) => decode_id(id),
+            }
+        }
+        Agg::MostFrequent => {
+            let mut best: Option<(u32, Value)> = None;
+            for &(id, count) in &acc.values {
+                let Some(v) = decode_id(id) else { continue };
+                let better = match &best {
+                    None => true,
+                    Some((c, bv)) => count > *c || (count == *c && encode(&v) < encode(bv)),
+                };
+                if better {
+                    best = Some((count, v));
+                }
+            }
+            best.map(|(_, v)| v)
+        }
     }
 }
 

@@ -37,40 +37,23 @@ pub struct SearchResult {
 }
 
 impl Store {
-    /// Customers matching `query`: every word must match (Chinese matched by character
-    /// pairs, so `退款` finds `我要退款`), or the query is an identifier as a whole.
+    /// Customers matching `query`: every word must match somewhere in the customer's
+    /// documents (a name in the profile and a word in a review count together; Chinese is
+    /// matched by character pairs, so `退款` finds `我要退款`), or the whole query is one of
+    /// the customer's identifiers.
     pub fn search(&self, query: &str, limit: usize) -> Result<SearchResult> {
         let s = self.search.as_ref().ok_or_else(|| StoreError::Invalid("search is off for this store".into()))?;
         let f = s.fields;
-        let words = tokens(query);
-        let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        if !words.is_empty() {
-            let all: Vec<(Occur, Box<dyn Query>)> = words
-                .iter()
-                .map(|w| {
-                    let q: Box<dyn Query> =
-                        Box::new(TermQuery::new(Term::from_field_text(f.all, w), IndexRecordOption::WithFreqs));
-                    (Occur::Must, q)
-                })
-                .collect();
-            any.push((Occur::Should, Box::new(BooleanQuery::new(all))));
-        }
-        let whole = query.trim().to_lowercase();
-        if !whole.is_empty() {
-            any.push((
-                Occur::Should,
-                Box::new(TermQuery::new(Term::from_field_text(f.id, &whole), IndexRecordOption::Basic)),
-            ));
-        }
         let indexed_seq = s.indexed_seq.load(std::sync::atomic::Ordering::Acquire);
-        if any.is_empty() {
+        let mut words = tokens(query);
+        words.sort();
+        words.dedup();
+        let whole = query.trim().to_lowercase();
+        if whole.is_empty() {
             return Ok(SearchResult { customers: RoaringBitmap::new(), top: Vec::new(), indexed_seq });
         }
         let searcher = s.reader.searcher();
-        let query = BooleanQuery::new(any);
         let err = |e: tantivy::TantivyError| StoreError::Search(e.to_string());
-        let collector = (TopDocs::with_limit(limit.max(1) * 4).order_by_score(), DocSetCollector);
-        let (top, all) = searcher.search(&query, &collector).map_err(err)?;
         let mut columns = HashMap::new();
         let mut key_of = |addr: tantivy::DocAddress| -> Result<Option<Ck>> {
             let col = match columns.entry(addr.segment_ord) {
@@ -81,18 +64,43 @@ impl Store {
             };
             Ok(col.first(addr.doc_id).and_then(|k| Ck::try_from(k).ok()))
         };
-        let mut customers = RoaringBitmap::new();
-        for addr in all {
+        let term =
+            |field, w: &str, opt| -> Box<dyn Query> { Box::new(TermQuery::new(Term::from_field_text(field, w), opt)) };
+        // People per word, intersected: rarest first keeps the running set small.
+        let mut per_word = Vec::with_capacity(words.len());
+        for w in &words {
+            let docs = searcher.search(&*term(f.all, w, IndexRecordOption::Basic), &DocSetCollector).map_err(err)?;
+            let mut people = RoaringBitmap::new();
+            for addr in docs {
+                if let Some(ck) = key_of(addr)? {
+                    people.insert(self.root(ck));
+                }
+            }
+            per_word.push(people);
+        }
+        per_word.sort_by_key(RoaringBitmap::len);
+        let mut customers = per_word
+            .split_first()
+            .map_or_else(RoaringBitmap::new, |(first, rest)| rest.iter().fold(first.clone(), |acc, b| acc & b));
+        let by_id = searcher.search(&*term(f.id, &whole, IndexRecordOption::Basic), &DocSetCollector).map_err(err)?;
+        for addr in by_id {
             if let Some(ck) = key_of(addr)? {
                 customers.insert(self.root(ck));
             }
         }
+        // The best documents of matching people, one hit per person.
+        let mut any: Vec<(Occur, Box<dyn Query>)> =
+            words.iter().map(|w| (Occur::Should, term(f.all, w, IndexRecordOption::WithFreqs))).collect();
+        any.push((Occur::Should, term(f.id, &whole, IndexRecordOption::Basic)));
+        let top = searcher
+            .search(&BooleanQuery::new(any), &TopDocs::with_limit(limit.max(1) * 8).order_by_score())
+            .map_err(err)?;
         let mut hits = Vec::new();
         let mut seen = RoaringBitmap::new();
         for (score, addr) in top {
             let Some(ck) = key_of(addr)? else { continue };
             let root = self.root(ck);
-            if !seen.insert(root) {
+            if !customers.contains(root) || !seen.insert(root) {
                 continue;
             }
             let doc: TantivyDocument = searcher.doc(addr).map_err(err)?;

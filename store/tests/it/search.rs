@@ -47,6 +47,7 @@ fn chinese_english_and_identifiers_find_the_customer() {
     let d5 = key(&store, "d-5");
     assert_eq!(roots(&store, "fast delivery"), vec![d5]);
     assert!(roots(&store, "delivery 退款").is_empty(), "every word must match");
+    assert_eq!(roots(&store, "张伟 退款"), vec![c1], "a name in the profile and a word of a review");
     assert_eq!(roots(&store, "berlin"), vec![key(&store, "c-2")]);
     let hit = &store.search("退款", 5).expect("search").top[0];
     assert!(hit.snippet.contains("我要退款"), "{hit:?}");
