@@ -25,7 +25,8 @@ pub struct StatsArgs {
     /// Also show bytes per event of every column of every measurement, and their codecs.
     #[arg(long)]
     columns: bool,
-    /// Also show the data dictionary's counts per measurement and field.
+    /// Also show the data dictionary's counts per measurement and field, profile completeness,
+    /// the omnichannel share and identity refusals.
     #[arg(long)]
     quality: bool,
 }
@@ -58,6 +59,17 @@ pub fn stats(args: &StatsArgs) -> anyhow::Result<ExitCode> {
         for ((m, f), q) in store.field_stats()? {
             crate::outln!("{m:<14} {f:<16} {:>10} {:>10} {:>8} {:>8}", q.seen, q.normalized, q.invalid, q.rejected)?;
         }
+        let c = store.completeness();
+        crate::outln!("profile completeness: mean {:.1}% over {} customers", c.mean * 100.0, c.customers)?;
+        for (i, n) in c.histogram.iter().enumerate() {
+            let label = if i == 10 { "100%".to_owned() } else { format!("{:>3}-{}%", i * 10, i * 10 + 9) };
+            crate::outln!("  {label:<8} {n:>10}")?;
+        }
+        let (online, both) = store.omnichannel();
+        let share = if online == 0 { 0.0 } else { both as f64 * 100.0 / online as f64 };
+        crate::outln!("online buyers who also bought offline: {both} of {online} ({share:.1}%)")?;
+        let refused = store.refusals(0, usize::MAX)?.len();
+        crate::outln!("identity links refused by guardrails: {refused}")?;
     }
     if let Some(e) = &s.last_merge_error {
         crate::outln!("last merge error: {e}")?;

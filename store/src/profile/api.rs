@@ -67,7 +67,7 @@ pub struct CustomerView {
 /// Profile completeness over all customers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Completeness {
-    /// Customers (people, not identifiers).
+    /// Known customers (people with an identifier other than an anonymous device).
     pub customers: u64,
     /// Mean completeness (0 to 1).
     pub mean: f64,
@@ -210,18 +210,28 @@ impl Store {
         Ok(())
     }
 
-    /// Profile completeness over all customers.
+    /// Profile completeness over known customers: people with at least one identifier other
+    /// than an anonymous device (a visitor who never signed in has no profile to complete).
     pub fn completeness(&self) -> Completeness {
         let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
+        let identity = crate::identity::resolve::read(&self.shared.identity);
+        let anon = identity.types.kind("anon");
+        let known = |root: Ck| {
+            identity.graph.members(root).iter().any(|m| identity.index.get(*m).is_some_and(|(k, _)| Some(k) != anon))
+        };
         let mut histogram = [0u64; 11];
         let mut total = 0.0;
-        for p in guard.map.values() {
+        let mut customers = 0u64;
+        for (root, p) in guard.map.iter() {
+            if !known(*root) {
+                continue;
+            }
+            customers += 1;
             let c = completeness_of(p, &guard);
             total += c;
             let bucket = if c >= 1.0 { 10 } else { (c * 10.0).floor() as usize };
             histogram[bucket.min(10)] += 1;
         }
-        let customers = guard.map.len() as u64;
         Completeness { customers, mean: if customers == 0 { 0.0 } else { total / customers as f64 }, histogram }
     }
 

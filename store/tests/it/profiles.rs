@@ -239,3 +239,28 @@ fn a_changed_configuration_rebuilds_profiles_from_the_events() {
     assert_eq!(s.expr, "sum(order.amount, 3d)");
     assert_eq!(view.traits.iter().find(|t| t.name == "city").map(|t| &t.value), Some(&Value::Str("上海".into())));
 }
+
+#[test]
+fn completeness_and_the_omnichannel_share_count_people() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = crate::util::open_governed(dir.path());
+    // Profile fields of the shipped dictionary: email, phone, name, gender, birthday, city.
+    crate::util::lp(
+        &store,
+        "identify,customer=c-1 name=\"A\",email=\"a@x.cn\",phone=\"13800000001\",gender=\"女\",birthday=\"1990-01-01\",city=\"上海\" 1
+identify,customer=c-2 name=\"B\",phone=\"13800000002\",city=\"北京\" 2
+order,customer=c-1,channel=web amount=1.0 3
+order,channel=store,phone=13800000001 amount=2.0 4
+order,customer=c-2,channel=app amount=3.0 5
+order,channel=store,customer=c-3 amount=4.0 6
+page_view,anon=d-1 dur=1i 7
+",
+    );
+    let c = store.completeness();
+    assert_eq!(c.customers, 3, "the anonymous visitor d-1 is not a customer to complete");
+    // c-1 has all six, c-2 three of six, c-3 none.
+    assert!((c.mean - (1.0 + 0.5 + 0.0) / 3.0).abs() < 1e-12, "{c:?}");
+    assert_eq!((c.histogram[10], c.histogram[5], c.histogram[0]), (1, 1, 1));
+    // Online buyers: c-1 (web, and the store order by phone is theirs) and c-2 (app).
+    assert_eq!(store.omnichannel(), (2, 1));
+}
