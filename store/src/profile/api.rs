@@ -95,10 +95,10 @@ impl Store {
         for t in &profile.traits {
             let name = names.name(t.name);
             match (name.strip_prefix("consent."), &t.value) {
-                (Some(channel), Value::Bool(b)) => consent.push((channel.to_owned(), *b, t.ts)),
+                (Some(channel), super::record::TraitValue::Bool(b)) => consent.push((channel.to_owned(), *b, t.ts)),
                 _ => traits.push(TraitView {
                     name: name.to_owned(),
-                    value: t.value.clone(),
+                    value: t.value.to_value(),
                     ts: t.ts,
                     source: names.name(t.source).to_owned(),
                 }),
@@ -108,7 +108,9 @@ impl Store {
         let counts = profile
             .counts
             .iter()
-            .map(|(m, c, n)| (names.name(*m).to_owned(), (*c != u32::MAX).then(|| names.name(*c).to_owned()), *n))
+            .map(|(m, c, n)| {
+                (names.name(*m).to_owned(), (*c != u32::MAX).then(|| names.name(*c).to_owned()), u64::from(*n))
+            })
             .collect();
         let sums = profile.sums.iter().map(|(k, x)| (names.name(*k).to_owned(), *x)).collect();
         let completeness = completeness_of(profile, &guard);
@@ -188,10 +190,11 @@ impl Store {
                     if spec.field.is_some() && v.is_none() {
                         continue;
                     }
-                    let num = match &v {
-                        None => Some(1.0),
-                        Some(v) => v.as_f64(),
-                    };
+                    let num = v.as_ref().and_then(Value::as_f64).filter(|_| !categorical);
+                    // Like ingest: a numeric series counts numbers only.
+                    if spec.field.is_some() && !categorical && num.is_none() {
+                        continue;
+                    }
                     let value = match v.as_ref().filter(|_| categorical) {
                         None => None,
                         Some(v) => {
@@ -203,7 +206,7 @@ impl Store {
                             }))
                         }
                     };
-                    acc.add(Point { ts: batch.ts[row], seq: batch.seq[row], num, value }, categorical);
+                    acc.add(Point { ts: batch.ts[row], seq: batch.seq[row], num, value });
                 }
             }
         }
@@ -313,25 +316,9 @@ fn finish(spec: &ComputedSpec, acc: &Acc, values: &super::Interner, local: &Hash
 }
 
 fn heap_of(p: &Profile) -> usize {
-    let traits: usize = p
-        .traits
-        .iter()
-        .map(|t| match &t.value {
-            Value::Str(s) => s.capacity(),
-            _ => 0,
-        })
-        .sum();
-    let series: usize = p
-        .series
-        .iter()
-        .flatten()
-        .map(|s| {
-            std::mem::size_of::<super::series::Series>()
-                + s.buckets.capacity() * std::mem::size_of::<super::series::Bucket>()
-                + s.buckets.iter().map(|b| b.acc.values.capacity() * 8).sum::<usize>()
-        })
-        .sum();
-    p.counts.capacity() * 16
+    let traits: usize = p.traits.iter().map(|t| t.value.as_str().map_or(0, str::len)).sum();
+    let series: usize = p.series.iter().flatten().map(super::series::SeriesSlot::heap_bytes).sum();
+    p.counts.capacity() * 12
         + p.sums.capacity() * 16
         + p.traits.capacity() * std::mem::size_of::<super::record::TraitSlot>()
         + traits

@@ -83,7 +83,7 @@ impl Interner {
 pub(crate) struct SeriesDef {
     pub(crate) event: String,
     pub(crate) field: Option<String>,
-    pub(crate) categorical: bool,
+    pub(crate) kind: series::SeriesKind,
     /// Days of buckets kept before the newest (0: all-time aggregates only).
     pub(crate) keep_days: i64,
 }
@@ -113,19 +113,22 @@ impl ProfileConfig {
         };
         cfg.computed = dict.computed().to_vec();
         for spec in &cfg.computed {
-            let categorical = !spec.agg.numeric();
+            // Counts and first/last times need events only; numbers need numbers; the rest values.
+            let kind = match (&spec.field, spec.agg.numeric()) {
+                (None, _) => series::SeriesKind::Count,
+                (Some(_), true) => series::SeriesKind::Num,
+                (Some(_), false) => series::SeriesKind::Values,
+            };
             let days = spec.window.map_or(0, |w| (w + crate::window::DAY - 1) / crate::window::DAY + 1);
-            let found = cfg
-                .series
-                .iter()
-                .position(|s| s.event == spec.event && s.field == spec.field && s.categorical == categorical);
+            let found =
+                cfg.series.iter().position(|s| s.event == spec.event && s.field == spec.field && s.kind == kind);
             let i = match found {
                 Some(i) => i,
                 None => {
                     cfg.series.push(SeriesDef {
                         event: spec.event.clone(),
                         field: spec.field.clone(),
-                        categorical,
+                        kind,
                         keep_days: 0,
                     });
                     cfg.series.len() - 1

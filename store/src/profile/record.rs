@@ -3,7 +3,7 @@
 use cxp_lp::FieldValue;
 use serde::{Deserialize, Serialize};
 
-use super::series::{Point, Series};
+use super::series::{Point, SeriesKind, SeriesSlot};
 use super::{Interner, ProfileConfig};
 use crate::types::Value;
 
@@ -48,6 +48,45 @@ impl<'a> Row<'a> {
     }
 }
 
+/// A trait value as kept in RAM: a boxed string is 8 bytes smaller than a `String`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) enum TraitValue {
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Bool(bool),
+    Str(Box<str>),
+}
+
+impl TraitValue {
+    pub(crate) fn to_value(&self) -> Value {
+        match self {
+            TraitValue::I64(x) => Value::I64(*x),
+            TraitValue::U64(x) => Value::U64(*x),
+            TraitValue::F64(x) => Value::F64(*x),
+            TraitValue::Bool(b) => Value::Bool(*b),
+            TraitValue::Str(s) => Value::Str(s.to_string()),
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            TraitValue::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn from_field(v: &FieldValue<'_>) -> Self {
+        match v {
+            FieldValue::Str(s) => TraitValue::Str(s.as_ref().into()),
+            FieldValue::I64(x) => TraitValue::I64(*x),
+            FieldValue::U64(x) => TraitValue::U64(*x),
+            FieldValue::F64(x) => TraitValue::F64(*x),
+            FieldValue::Bool(b) => TraitValue::Bool(*b),
+        }
+    }
+}
+
 /// A trait's current value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct TraitSlot {
@@ -55,7 +94,7 @@ pub(crate) struct TraitSlot {
     pub(crate) ts: i64,
     pub(crate) seq: u64,
     pub(crate) source: u32,
-    pub(crate) value: Value,
+    pub(crate) value: TraitValue,
 }
 
 /// One customer (a root key).
@@ -64,13 +103,13 @@ pub(crate) struct Profile {
     pub(crate) first_seen: i64,
     pub(crate) last_seen: i64,
     /// (event name id, channel id or u32::MAX, events).
-    pub(crate) counts: Vec<(u32, u32, u64)>,
+    pub(crate) counts: Vec<(u32, u32, u32)>,
     /// (sum name id "event.field", sum).
     pub(crate) sums: Vec<(u32, f64)>,
     /// Sorted by name id.
     pub(crate) traits: Vec<TraitSlot>,
     /// One per configured series (empty until the customer has such an event).
-    pub(crate) series: Vec<Option<Box<Series>>>,
+    pub(crate) series: Vec<Option<SeriesSlot>>,
 }
 
 impl Profile {
@@ -102,8 +141,12 @@ impl Profile {
             _ => u32::MAX,
         };
         match self.counts.iter_mut().find(|(a, b, _)| *a == m && *b == channel) {
-            Some(c) => c.2 += 1,
-            None => self.counts.push((m, channel, 1)),
+            Some(c) => c.2 = c.2.saturating_add(1),
+            None => {
+                // Exact growth: a million profiles, each with a few entries.
+                self.counts.reserve_exact(1);
+                self.counts.push((m, channel, 1));
+            }
         }
         if !cfg.sum_fields.is_empty() {
             for (k, v, is_tag) in &row.items {
@@ -114,7 +157,10 @@ impl Profile {
                     let id = names.id_joined(row.measurement, '.', k, scratch);
                     match self.sums.iter_mut().find(|(key, _)| *key == id) {
                         Some(s) => s.1 += x,
-                        None => self.sums.push((id, x)),
+                        None => {
+                            self.sums.reserve_exact(1);
+                            self.sums.push((id, x));
+                        }
                     }
                 }
             }
@@ -142,18 +188,19 @@ impl Profile {
             }
         }
         for &(s, ref def) in cfg.series_of(row.measurement) {
-            let (num, value) = match &def.field {
-                None => (Some(1.0), None),
-                Some(f) => match row.get(f) {
+            let (num, value) = match (&def.field, def.kind) {
+                (None, _) => (None, None),
+                (Some(f), kind) => match row.get(f) {
                     None => continue,
-                    Some(v) => (number(v), def.categorical.then(|| values.id(&super::api::encode(&to_value(v))))),
+                    Some(v) if kind == SeriesKind::Values => (None, Some(values.id(&super::api::encode(&to_value(v))))),
+                    Some(v) => match number(v) {
+                        Some(x) => (Some(x), None),
+                        None => continue,
+                    },
                 },
             };
-            if def.categorical && value.is_none() && def.field.is_some() {
-                continue;
-            }
             let point = Point { ts: row.ts, seq: row.seq, num, value };
-            self.series[s].get_or_insert_with(|| Box::new(Series::new())).add(point, def.categorical, def.keep_days);
+            self.series[s].get_or_insert_with(|| SeriesSlot::new(def.kind)).add(point, def.keep_days);
         }
     }
 
@@ -168,11 +215,13 @@ impl Profile {
                 }
                 (cur.ts, cur.seq, cur.source) = (row.ts, row.seq, source);
                 if !same_value(&cur.value, v) {
-                    cur.value = to_value(v);
+                    cur.value = TraitValue::from_field(v);
                 }
             }
             Err(i) => {
-                self.traits.insert(i, TraitSlot { name, ts: row.ts, seq: row.seq, source, value: to_value(v) });
+                self.traits.reserve_exact(1);
+                self.traits
+                    .insert(i, TraitSlot { name, ts: row.ts, seq: row.seq, source, value: TraitValue::from_field(v) });
             }
         }
     }
@@ -195,7 +244,7 @@ impl Profile {
         self.last_seen = self.last_seen.max(other.last_seen);
         for (m, c, n) in other.counts {
             match self.counts.iter_mut().find(|(a, b, _)| *a == m && *b == c) {
-                Some(x) => x.2 += n,
+                Some(x) => x.2 = x.2.saturating_add(n),
                 None => self.counts.push((m, c, n)),
             }
         }
@@ -233,13 +282,13 @@ pub(crate) fn number(v: &FieldValue<'_>) -> Option<f64> {
     }
 }
 
-fn same_value(a: &Value, b: &FieldValue<'_>) -> bool {
+fn same_value(a: &TraitValue, b: &FieldValue<'_>) -> bool {
     match (a, b) {
-        (Value::Str(x), FieldValue::Str(y)) => x == y.as_ref(),
-        (Value::I64(x), FieldValue::I64(y)) => x == y,
-        (Value::U64(x), FieldValue::U64(y)) => x == y,
-        (Value::F64(x), FieldValue::F64(y)) => x.to_bits() == y.to_bits(),
-        (Value::Bool(x), FieldValue::Bool(y)) => x == y,
+        (TraitValue::Str(x), FieldValue::Str(y)) => **x == **y,
+        (TraitValue::I64(x), FieldValue::I64(y)) => x == y,
+        (TraitValue::U64(x), FieldValue::U64(y)) => x == y,
+        (TraitValue::F64(x), FieldValue::F64(y)) => x.to_bits() == y.to_bits(),
+        (TraitValue::Bool(x), FieldValue::Bool(y)) => x == y,
         _ => false,
     }
 }

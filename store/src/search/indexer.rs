@@ -198,7 +198,7 @@ impl Indexer {
         let profiles = self.store.profiles.read().unwrap_or_else(|p| p.into_inner());
         let profile = profiles.map.get(&root)?;
         for t in &profile.traits {
-            if let Value::Str(s) = &t.value {
+            if let Some(s) = t.value.as_str() {
                 text.push_str(s);
                 text.push('\n');
             }
