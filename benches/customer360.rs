@@ -47,7 +47,6 @@ fn build(dir: &std::path::Path) -> Store {
     let store = Store::open(dir, options(true)).expect("open");
     let before = rss_bytes();
     let all = cxp_gen::generate(GenConfig { customers: n, events: n * 4, days: 90, seed: 7, ..GenConfig::default() });
-    let gen_bytes = all.len() as u64;
     let mut rest = all.as_slice();
     let mut pending = std::collections::VecDeque::new();
     while !rest.is_empty() {
@@ -65,14 +64,25 @@ fn build(dir: &std::path::Path) -> Store {
     }
     drop(all);
     store.search_flush().expect("flush");
-    let (profiles, bytes) = store.profile_memory();
-    let rss = rss_bytes().saturating_sub(before + gen_bytes.min(rss_bytes()));
+    let m = store.memory_report();
+    let rss = rss_bytes().saturating_sub(before);
+    let per = |b: usize| b as f64 / m.profiles.max(1) as f64;
     eprintln!(
-        "customer360: {n} customers, {} events loaded in {:.1} s; {profiles} profiles; profiles + identity {:.0} B/customer (heap estimate), RSS growth {:.0} B/customer",
+        "customer360: {n} customers, {} events loaded in {:.1} s; {} profiles, {} identifiers",
         n * 4,
         started.elapsed().as_secs_f64(),
-        bytes as f64 / profiles.max(1) as f64,
-        rss as f64 / profiles.max(1) as f64,
+        m.profiles,
+        m.identifiers
+    );
+    eprintln!(
+        "customer360: RAM per profile: {:.0} B = table {:.0} + traits {:.0} + counts {:.0} + series {:.0} + identity {:.0} (process RSS grew {:.0} B per profile, redb cache and search index included)",
+        per(m.total()),
+        per(m.table),
+        per(m.traits),
+        per(m.counts),
+        per(m.series),
+        per(m.identity),
+        per(rss as usize)
     );
     store
 }

@@ -259,14 +259,60 @@ impl Store {
         (online, both)
     }
 
-    /// Profiles held and the RAM of profiles and identity, in bytes (an estimate: sizes of
-    /// what is allocated, not allocator overhead).
-    pub fn profile_memory(&self) -> (usize, usize) {
+    /// The RAM of profiles and identity, by part. Sizes of what is allocated, each heap block
+    /// counted as glibc malloc spends it (its size plus 8 bytes, rounded up to 16, at least 32).
+    pub fn memory_report(&self) -> MemoryReport {
         let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
-        let per: usize = guard.map.values().map(heap_of).sum();
-        let table = guard.map.capacity() * (std::mem::size_of::<Ck>() + std::mem::size_of::<Profile>() + 1);
-        (guard.map.len(), per + table + self.identity_memory().1)
+        let mut r = MemoryReport { profiles: guard.map.len(), ..MemoryReport::default() };
+        r.table = block(guard.map.capacity() * (std::mem::size_of::<(Ck, Profile)>() + 1));
+        for p in guard.map.values() {
+            r.traits += vec_block(p.traits.len(), std::mem::size_of::<super::record::TraitSlot>());
+            r.traits += p.traits.iter().filter_map(|t| t.value.as_str()).map(|s| block(s.len())).sum::<usize>();
+            r.counts += vec_block(p.counts.len(), 12) + vec_block(p.sums.len(), 16);
+            r.series += vec_block(p.series.len(), std::mem::size_of::<Option<super::series::SeriesSlot>>());
+            r.series += p.series.iter().flatten().map(super::series::SeriesSlot::heap_bytes).sum::<usize>();
+        }
+        drop(guard);
+        let (identifiers, bytes) = self.identity_memory();
+        r.identifiers = identifiers;
+        r.identity = bytes;
+        r
     }
+}
+
+/// Where the RAM of profiles and identity goes (see [`Store::memory_report`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryReport {
+    /// Profiles (people).
+    pub profiles: usize,
+    /// Identifiers.
+    pub identifiers: usize,
+    /// The profile hash table.
+    pub table: usize,
+    /// Traits and their strings.
+    pub traits: usize,
+    /// Counts and sums.
+    pub counts: usize,
+    /// Day buckets of computed traits.
+    pub series: usize,
+    /// Identifier index and identity graph.
+    pub identity: usize,
+}
+
+impl MemoryReport {
+    /// All of it.
+    pub fn total(&self) -> usize {
+        self.table + self.traits + self.counts + self.series + self.identity
+    }
+}
+
+// What malloc spends on a block of `n` bytes (0: none).
+fn block(n: usize) -> usize {
+    if n == 0 { 0 } else { (n + 8).div_ceil(16).max(2) * 16 }
+}
+
+fn vec_block(capacity: usize, size: usize) -> usize {
+    block(capacity * size)
 }
 
 // The value of a computed trait from its aggregate.
@@ -313,17 +359,6 @@ fn finish(spec: &ComputedSpec, acc: &Acc, values: &super::Interner, local: &Hash
             best.map(|(_, v)| v)
         }
     }
-}
-
-fn heap_of(p: &Profile) -> usize {
-    let traits: usize = p.traits.iter().map(|t| t.value.as_str().map_or(0, str::len)).sum();
-    let series: usize = p.series.iter().flatten().map(super::series::SeriesSlot::heap_bytes).sum();
-    p.counts.capacity() * 12
-        + p.sums.capacity() * 16
-        + p.traits.capacity() * std::mem::size_of::<super::record::TraitSlot>()
-        + traits
-        + p.series.capacity() * 8
-        + series
 }
 
 fn completeness_of(p: &Profile, profiles: &super::Profiles) -> f64 {

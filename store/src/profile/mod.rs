@@ -192,8 +192,7 @@ impl Profiles {
 
     /// Applies one event of customer `root`.
     pub(crate) fn apply(&mut self, root: Ck, row: &Row<'_>) {
-        let n = self.cfg.series.len();
-        let profile = self.map.entry(root).or_insert_with(|| Profile::new(n));
+        let profile = self.map.entry(root).or_insert_with(Profile::new);
         profile.apply(row, &self.cfg, &mut self.names, &mut self.values, &mut self.scratch);
         self.dirty.insert(root);
     }
@@ -203,8 +202,7 @@ impl Profiles {
         let Some(theirs) = self.map.remove(&hi) else { return };
         self.removed.insert(hi);
         self.dirty.remove(&hi);
-        let n = self.cfg.series.len();
-        self.map.entry(lo).or_insert_with(|| Profile::new(n)).merge(theirs, &self.cfg);
+        self.map.entry(lo).or_insert_with(Profile::new).merge(theirs, &self.cfg);
         self.dirty.insert(lo);
     }
 

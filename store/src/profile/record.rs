@@ -103,24 +103,24 @@ pub(crate) struct Profile {
     pub(crate) first_seen: i64,
     pub(crate) last_seen: i64,
     /// (event name id, channel id or u32::MAX, events).
-    pub(crate) counts: Vec<(u32, u32, u32)>,
+    pub(crate) counts: Box<[(u32, u32, u32)]>,
     /// (sum name id "event.field", sum).
-    pub(crate) sums: Vec<(u32, f64)>,
+    pub(crate) sums: Box<[(u32, f64)]>,
     /// Sorted by name id.
-    pub(crate) traits: Vec<TraitSlot>,
+    pub(crate) traits: Box<[TraitSlot]>,
     /// One per configured series (empty until the customer has such an event).
-    pub(crate) series: Vec<Option<SeriesSlot>>,
+    pub(crate) series: Box<[Option<SeriesSlot>]>,
 }
 
 impl Profile {
-    pub(crate) fn new(series: usize) -> Self {
+    pub(crate) fn new() -> Self {
         Profile {
             first_seen: i64::MAX,
             last_seen: i64::MIN,
-            counts: Vec::new(),
-            sums: Vec::new(),
-            traits: Vec::new(),
-            series: vec![None; series],
+            counts: Box::default(),
+            sums: Box::default(),
+            traits: Box::default(),
+            series: Box::default(),
         }
     }
 
@@ -142,11 +142,7 @@ impl Profile {
         };
         match self.counts.iter_mut().find(|(a, b, _)| *a == m && *b == channel) {
             Some(c) => c.2 = c.2.saturating_add(1),
-            None => {
-                // Exact growth: a million profiles, each with a few entries.
-                self.counts.reserve_exact(1);
-                self.counts.push((m, channel, 1));
-            }
+            None => insert(&mut self.counts, usize::MAX, (m, channel, 1)),
         }
         if !cfg.sum_fields.is_empty() {
             for (k, v, is_tag) in &row.items {
@@ -157,10 +153,7 @@ impl Profile {
                     let id = names.id_joined(row.measurement, '.', k, scratch);
                     match self.sums.iter_mut().find(|(key, _)| *key == id) {
                         Some(s) => s.1 += x,
-                        None => {
-                            self.sums.reserve_exact(1);
-                            self.sums.push((id, x));
-                        }
+                        None => insert(&mut self.sums, usize::MAX, (id, x)),
                     }
                 }
             }
@@ -200,6 +193,10 @@ impl Profile {
                 },
             };
             let point = Point { ts: row.ts, seq: row.seq, num, value };
+            if self.series.is_empty() {
+                // Allocated with the first event of any series: many profiles never have one.
+                self.series = (0..cfg.series.len()).map(|_| None).collect();
+            }
             self.series[s].get_or_insert_with(|| SeriesSlot::new(def.kind)).add(point, def.keep_days);
         }
     }
@@ -219,9 +216,8 @@ impl Profile {
                 }
             }
             Err(i) => {
-                self.traits.reserve_exact(1);
-                self.traits
-                    .insert(i, TraitSlot { name, ts: row.ts, seq: row.seq, source, value: TraitValue::from_field(v) });
+                let value = TraitValue::from_field(v);
+                insert(&mut self.traits, i, TraitSlot { name, ts: row.ts, seq: row.seq, source, value });
             }
         }
     }
@@ -234,7 +230,7 @@ impl Profile {
                     *cur = t;
                 }
             }
-            Err(i) => self.traits.insert(i, t),
+            Err(i) => insert(&mut self.traits, i, t),
         }
     }
 
@@ -242,22 +238,25 @@ impl Profile {
     pub(crate) fn merge(&mut self, other: Profile, cfg: &ProfileConfig) {
         self.first_seen = self.first_seen.min(other.first_seen);
         self.last_seen = self.last_seen.max(other.last_seen);
-        for (m, c, n) in other.counts {
+        for (m, c, n) in other.counts.into_vec() {
             match self.counts.iter_mut().find(|(a, b, _)| *a == m && *b == c) {
                 Some(x) => x.2 = x.2.saturating_add(n),
-                None => self.counts.push((m, c, n)),
+                None => insert(&mut self.counts, usize::MAX, (m, c, n)),
             }
         }
-        for (k, x) in other.sums {
+        for (k, x) in other.sums.into_vec() {
             match self.sums.iter_mut().find(|(a, _)| *a == k) {
                 Some(s) => s.1 += x,
-                None => self.sums.push((k, x)),
+                None => insert(&mut self.sums, usize::MAX, (k, x)),
             }
         }
-        for t in other.traits {
+        for t in other.traits.into_vec() {
             self.set_trait(t);
         }
-        for (i, theirs) in other.series.into_iter().enumerate() {
+        if self.series.len() < other.series.len() {
+            self.series = (0..other.series.len()).map(|_| None).collect();
+        }
+        for (i, theirs) in other.series.into_vec().into_iter().enumerate() {
             let Some(theirs) = theirs else { continue };
             let def = &cfg.series[i];
             match &mut self.series[i] {
@@ -271,6 +270,15 @@ impl Profile {
     pub(crate) fn trait_slot(&self, name: u32) -> Option<&TraitSlot> {
         self.traits.binary_search_by_key(&name, |x| x.name).ok().map(|i| &self.traits[i])
     }
+}
+
+// Inserts into a boxed slice at `i` (`usize::MAX`: at the end), reallocating exactly: a
+// million profiles each hold a few entries, and a vector's spare capacity would double them.
+fn insert<T>(slice: &mut Box<[T]>, i: usize, value: T) {
+    let mut v = std::mem::take(slice).into_vec();
+    v.reserve_exact(1);
+    v.insert(i.min(v.len()), value);
+    *slice = v.into_boxed_slice();
 }
 
 pub(crate) fn number(v: &FieldValue<'_>) -> Option<f64> {

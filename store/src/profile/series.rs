@@ -218,10 +218,11 @@ impl<A> Bucket<A> {
     }
 }
 
-/// A customer's buckets of one series, plus the all-time aggregate.
+/// A customer's buckets of one series, plus the all-time aggregate. Most customers have one
+/// day of a series: that bucket lives inline, not in an allocation of its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Series<A> {
-    pub(crate) buckets: Vec<Bucket<A>>,
+    pub(crate) buckets: smallvec::SmallVec<[Bucket<A>; 1]>,
     // Days before this one were pruned (i64::MIN: none were).
     pub(crate) pruned_before: i64,
     pub(crate) total: A,
@@ -232,7 +233,7 @@ pub(crate) struct Series<A> {
 impl<A: Aggregate> Series<A> {
     pub(crate) fn new() -> Self {
         Series {
-            buckets: Vec::new(),
+            buckets: smallvec::SmallVec::new(),
             pruned_before: i64::MIN,
             total: A::default(),
             total_lo: i64::MAX,
@@ -334,9 +335,11 @@ impl<A: Aggregate> Series<A> {
         (acc, scan)
     }
 
-    /// Bytes held on the heap (for the memory report).
+    /// Bytes held on the heap (for the memory report), as malloc spends them.
     pub(crate) fn heap_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.buckets.capacity() * std::mem::size_of::<Bucket<A>>()
+        let block = |n: usize| if n == 0 { 0 } else { (n + 8).div_ceil(16).max(2) * 16 };
+        let spilled = if self.buckets.spilled() { self.buckets.capacity() } else { 0 };
+        block(std::mem::size_of::<Self>()) + block(spilled * std::mem::size_of::<Bucket<A>>())
     }
 }
 
