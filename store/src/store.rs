@@ -168,6 +168,7 @@ impl Store {
             last_checkpoint: std::time::Instant::now(),
             search: search_tx.clone(),
             stage: None,
+            checkpoints_off: false,
         };
         let signal = options.auto_merge.then(|| wake_tx.clone());
         let writer = std::thread::Builder::new()

@@ -103,6 +103,8 @@ pub(crate) struct Writer {
     pub(crate) search: Option<std::sync::mpsc::Sender<crate::search::indexer::Work>>,
     /// The profile stage (see `stage.rs`), while the writer runs.
     pub(crate) stage: Option<SyncSender<crate::stage::Msg>>,
+    /// Set when profiles may disagree with the events (a failed rebuild): no more checkpoints.
+    pub(crate) checkpoints_off: bool,
 }
 
 /// Per write request of a group, per event of its batch: (key, sequence number, implied tag)
@@ -143,9 +145,11 @@ impl Writer {
                 Ok((outcomes, stored, merges, None)) => {
                     let next_seq = self.counters.next_seq;
                     let msg = crate::stage::Msg::Group { group, outcomes, stored, merges, next_seq };
-                    if let Some(crate::stage::Msg::Group { group, outcomes, stored, merges, next_seq }) =
-                        self.stage.as_ref().and_then(|tx| tx.send(msg).err().map(|e| e.0))
-                    {
+                    let unsent = match &self.stage {
+                        Some(tx) => tx.send(msg).err().map(|e| e.0),
+                        None => Some(msg),
+                    };
+                    if let Some(crate::stage::Msg::Group { group, outcomes, stored, merges, next_seq }) = unsent {
                         // No stage thread: do its work here.
                         let search = self.search.as_ref();
                         crate::stage::apply(&self.shared, search, &group, &stored, &merges, next_seq);
@@ -157,12 +161,25 @@ impl Writer {
                     // earlier group applied, rebuild the graph from the tables rather than patch
                     // it, then the profiles of that set from their events.
                     self.drain_stage();
+                    // The set as this group left it: its own links may have joined more keys
+                    // to it, whose profiles the merges below fold in and the rebuild must redo.
+                    let mut old = old;
+                    {
+                        let identity = crate::identity::resolve::read(&self.shared.identity);
+                        let more: Vec<Ck> = old.iter().flat_map(|k| identity.graph.members(*k)).collect();
+                        old.extend(more);
+                    }
+                    old.sort_unstable();
+                    old.dedup();
                     let next_seq = self.counters.next_seq;
                     crate::stage::apply(&self.shared, self.search.as_ref(), &group, &stored, &merges, next_seq);
                     let rebuilt = self.rebuild_graph().and_then(|()| self.rebuild_profiles(&old));
                     if let Err(e) = rebuilt {
+                        // Profiles may be wrong now: never checkpoint them, so the next open
+                        // rebuilds them from the events (the split count no longer matches).
+                        self.checkpoints_off = true;
                         *self.shared.last_merge_error.lock().unwrap_or_else(|p| p.into_inner()) =
-                            Some(format!("rebuilding after a split: {e}"));
+                            Some(format!("rebuilding after a split: {e}; profiles are rebuilt at the next open"));
                     }
                     crate::stage::reply(group, outcomes);
                 }
@@ -415,7 +432,7 @@ impl Writer {
                 Request::Split { link, reason, .. } => {
                     let done = split_link(txn, &links, *link, std::mem::take(reason), now);
                     if let Ok(l) = &done {
-                        self.resolver.splits.insert((l.a.min(l.b), l.a.max(l.b)));
+                        self.resolver.pending_splits.push((l.a.min(l.b), l.a.max(l.b)));
                         let members = crate::identity::resolve::read(&self.shared.identity).graph.members(l.a);
                         split.get_or_insert_with(Vec::new).extend(members);
                     }
@@ -476,7 +493,7 @@ impl Writer {
     /// Writes a profile checkpoint when one is due (`force`: whenever anything changed).
     pub(crate) fn checkpoint(&mut self, force: bool) -> Result<()> {
         let due = force || self.last_checkpoint.elapsed() >= self.checkpoint_every;
-        if !due {
+        if !due || self.checkpoints_off {
             return Ok(());
         }
         // The checkpoint says which events the profiles include: all that committed.

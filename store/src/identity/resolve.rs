@@ -48,6 +48,8 @@ pub(crate) struct Resolver {
     pub(crate) plan: IdentityPlan,
     // Pairs an operator split: later events do not join them again.
     pub(crate) splits: HashSet<(Ck, Ck)>,
+    // Splits of the current group, effective once it commits.
+    pub(crate) pending_splits: Vec<(Ck, Ck)>,
     // First key allocated by the current group, to forget on rollback.
     first_new: Option<Ck>,
     // Overlay of this group's unions over committed roots: parent and members per group root.
@@ -71,6 +73,7 @@ impl Resolver {
         Resolver {
             plan,
             splits,
+            pending_splits: Vec::new(),
             first_new: None,
             parent: HashMap::new(),
             members: HashMap::new(),
@@ -163,7 +166,8 @@ impl Resolver {
             if ra == rb {
                 continue;
             }
-            let refuse = if self.splits.contains(&(ck.min(ock), ck.max(ock))) {
+            let pair = (ck.min(ock), ck.max(ock));
+            let refuse = if self.splits.contains(&pair) || self.pending_splits.contains(&pair) {
                 Some("an operator split these identifiers".to_owned())
             } else {
                 let mut a = HashMap::new();
@@ -203,6 +207,7 @@ impl Resolver {
     /// The group committed: its unions become visible. Returns the (surviving root,
     /// absorbed root) of each, for the profiles to follow.
     pub(crate) fn commit(&mut self, shared: &RwLock<Identity>) -> Vec<(Ck, Ck)> {
+        self.splits.extend(self.pending_splits.drain(..));
         let mut merges = Vec::with_capacity(self.pending.len());
         if !self.pending.is_empty() {
             let mut id = write(shared);
@@ -226,6 +231,7 @@ impl Resolver {
     }
 
     fn reset(&mut self) {
+        self.pending_splits.clear();
         self.first_new = None;
         self.parent.clear();
         self.members.clear();

@@ -87,8 +87,24 @@ impl Store {
         let at = at.unwrap_or_else(crate::writer::now_ns);
         // Everything from RAM under one read lock, without copying the profile; only edge days
         // of computed traits, if any, are scanned after it is released.
+        let members = self.members(root);
         let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
-        let Some(profile) = guard.map.get(&root) else { return Ok(None) };
+        // Identity merges are visible before the profile stage folds the profiles together:
+        // for that moment a member may still hold a profile of its own.
+        let own: Vec<&Profile> = members.iter().filter_map(|m| guard.map.get(m)).collect();
+        let folded;
+        let profile: &Profile = match own.as_slice() {
+            [] => return Ok(None),
+            [one] => one,
+            [first, rest @ ..] => {
+                let mut p = (*first).clone();
+                for o in rest {
+                    p.merge((*o).clone(), &guard.cfg);
+                }
+                folded = p;
+                &folded
+            }
+        };
         let names = &guard.names;
         let mut traits = Vec::with_capacity(profile.traits.len());
         let mut consent = Vec::new();
@@ -126,7 +142,6 @@ impl Store {
         }
         let (first_seen, last_seen) = (profile.first_seen, profile.last_seen);
         drop(guard);
-        let members = self.members(root);
         let identifiers = members.iter().filter_map(|m| self.customer_id(*m)).collect();
         // Values met only while scanning get ids above the interned ones.
         let mut local: HashMap<String, u32> = HashMap::new();

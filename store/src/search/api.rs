@@ -122,13 +122,35 @@ impl Store {
     }
 }
 
-// About 60 characters of `text` around the first word of the query it contains.
+// About 60 characters of `text` around the first word of the query it contains. Matching
+// runs on a lower-cased copy whose bytes map back to the original's characters (lower-casing
+// can change a character's length), so the cut is always on a character boundary.
 fn snippet(text: &str, words: &[String]) -> String {
-    let lower = text.to_lowercase();
-    let at = words.iter().filter_map(|w| lower.find(w.as_str())).min().unwrap_or(0);
-    // `lower` can differ in length from `text` for a few scripts: fall back to the start.
-    let at = if lower.len() == text.len() { at } else { 0 };
+    let mut lower = String::with_capacity(text.len());
+    let mut origin: Vec<usize> = Vec::with_capacity(text.len());
+    for (at, c) in text.char_indices() {
+        let before = lower.len();
+        lower.extend(c.to_lowercase());
+        origin.extend(std::iter::repeat_n(at, lower.len() - before));
+    }
+    let found = words.iter().filter_map(|w| lower.find(w.as_str())).min();
+    let at = found.and_then(|i| origin.get(i).copied()).unwrap_or(0);
     let start = text[..at].char_indices().rev().nth(20).map_or(0, |(i, _)| i);
     let line: String = text[start..].chars().take(60).map(|c| if c == '\n' { ' ' } else { c }).collect();
     line.trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snippet;
+
+    #[test]
+    fn snippets_cut_on_characters_whatever_lower_casing_does() {
+        // The ohm sign lower-cases to 2 bytes from 3, dotted I to 3 bytes from 2.
+        let text = "\u{2126}退款\u{130}";
+        assert_eq!(snippet(text, &["退款".to_owned()]), text);
+        let long = format!("{}我要退款", "很".repeat(40));
+        assert!(snippet(&long, &["退款".to_owned()]).ends_with("我要退款"));
+        assert_eq!(snippet("", &["x".to_owned()]), "");
+    }
 }

@@ -226,7 +226,7 @@ impl Indexer {
                 }
             }
         }
-        let texts = stored_texts(&self.store, from_seq)?;
+        let texts = stored_texts(&self.store, from_seq, to_seq)?;
         self.apply(&[], &[], &texts)?;
         self.next_seq = to_seq;
         self.pending = true;
@@ -234,8 +234,9 @@ impl Indexer {
     }
 }
 
-/// Free texts of stored events with sequence number `>= from_seq`: (event key, text).
-fn stored_texts(store: &Shared, from_seq: u64) -> Result<Vec<(Ck, String)>> {
+/// Free texts of stored events with sequence numbers in `[from_seq, to_seq)`: (event key,
+/// text). Later events reach the indexer as work from the writer.
+fn stored_texts(store: &Shared, from_seq: u64, to_seq: u64) -> Result<Vec<(Ck, String)>> {
     let (manifest, _) = store.snapshot()?;
     let mut out = Vec::new();
     for (measurement, parts) in &manifest.parts {
@@ -253,7 +254,7 @@ fn stored_texts(store: &Shared, from_seq: u64) -> Result<Vec<(Ck, String)>> {
         for batch in Scan::new(parts, txn, request)? {
             let batch = batch?;
             for row in 0..batch.rows {
-                if batch.seq[row] < from_seq || batch.ck[row] == NO_CUSTOMER {
+                if batch.seq[row] < from_seq || batch.seq[row] >= to_seq || batch.ck[row] == NO_CUSTOMER {
                     continue;
                 }
                 for (def, col) in &batch.columns {

@@ -264,3 +264,55 @@ page_view,anon=d-1 dur=1i 7
     // Online buyers: c-1 (web, and the store order by phone is theirs) and c-2 (app).
     assert_eq!(store.omnichannel(), (2, 1));
 }
+
+// A split that lands in the same group commit as a link into the same person: the profiles
+// of every key the group joined must be rebuilt, neither losing nor doubling events.
+#[test]
+fn a_split_grouped_with_a_new_link_keeps_profiles_equal_to_the_events() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let lp = |text: &str| {
+        let mut b = Batch::new("t");
+        b.push_line_protocol(text.as_bytes(), Default::default(), 0, 1);
+        b
+    };
+    store.write(lp("identify,anon=d-a,customer=c-s city=\"上海\" 1\norder,customer=c-s amount=1.0 2\norder,anon=d-a amount=2.0 3\norder,anon=d-x amount=4.0 4\n")).expect("write");
+    let link = store.identity("d-a").expect("ok").expect("known").links[0].id;
+    for round in 0..5 {
+        // Keep the writer busy so that the next write and the split queue up together.
+        let mut busy = String::new();
+        for i in 0..20_000 {
+            busy.push_str(&format!("page_view,anon=d-busy{round} n={i}i {}\n", 10 + i));
+        }
+        let first = store.write_async(lp(&busy)).expect("queue");
+        let joined = store
+            .write_async(lp("identify,anon=d-x,customer=c-s n=1i 5\norder,anon=d-x amount=8.0 6\n"))
+            .expect("queue");
+        let split = if round == 0 {
+            store.split_link(link, "test")
+        } else {
+            Ok(store.identity("c-s").expect("ok").expect("known").links[0].clone())
+        };
+        first.wait().expect("durable");
+        joined.wait().expect("durable");
+        if round == 0 {
+            split.expect("split");
+        }
+        let events =
+            store.events(&EventFilter { measurement: Some("order".into()), ..EventFilter::default() }).expect("events");
+        for id in ["c-s", "d-a", "d-x"] {
+            let view = store.customer(id, Some(i64::MAX - 1)).expect("ok").expect("known");
+            let want: f64 = events
+                .iter()
+                .filter(|e| store.root(e.ck) == view.root)
+                .filter_map(|e| field(e, "amount").and_then(Value::as_f64))
+                .sum();
+            let got = view.sums.iter().find(|(k, _)| k == "order.amount").map_or(0.0, |(_, x)| *x);
+            assert_eq!(got, want, "round {round}, {id}: order.amount sum in the profile");
+        }
+    }
+    assert_ne!(
+        store.root(store.customer_key("d-a").expect("ok").expect("d-a")),
+        store.root(store.customer_key("c-s").expect("ok").expect("c-s"))
+    );
+}
