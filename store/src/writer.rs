@@ -178,8 +178,7 @@ impl Writer {
                         // Profiles may be wrong now: never checkpoint them, so the next open
                         // rebuilds them from the events (the split count no longer matches).
                         self.checkpoints_off = true;
-                        *self.shared.last_merge_error.lock().unwrap_or_else(|p| p.into_inner()) =
-                            Some(format!("rebuilding after a split: {e}; profiles are rebuilt at the next open"));
+                        self.report(format!("rebuilding after a split: {e}; profiles are rebuilt at the next open"));
                     }
                     crate::stage::reply(group, outcomes);
                 }
@@ -200,8 +199,7 @@ impl Writer {
             }
             if let Err(e) = self.checkpoint(false) {
                 // Profiles stay right in RAM; the next open replays more events. Say so.
-                *self.shared.last_merge_error.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some(format!("profile checkpoint: {e}"));
+                self.report(format!("profile checkpoint: {e}"));
             }
         }
         // Closing: let the stage finish, then checkpoint so that the next open replays nothing.
@@ -210,9 +208,13 @@ impl Writer {
             let _ = handle.join();
         }
         if let Err(e) = self.checkpoint(true) {
-            *self.shared.last_merge_error.lock().unwrap_or_else(|p| p.into_inner()) =
-                Some(format!("profile checkpoint: {e}"));
+            self.report(format!("profile checkpoint: {e}"));
         }
+    }
+
+    // Background failures have no caller to return to: `Store::stats` shows the last one.
+    fn report(&self, message: String) {
+        *self.shared.last_merge_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(message);
     }
 
     // Waits until the stage has applied every group sent to it.
@@ -347,9 +349,7 @@ impl Writer {
                                 measurement: event.measurement.to_owned(),
                                 source: batch.source().to_owned(),
                             };
-                            let bytes = postcard::to_allocvec(&link).map_err(meta_err("identity link"))?;
-                            links.insert(next_link, bytes.as_slice())?;
-                            next_link += 1;
+                            append(&mut links, &mut next_link, &link, "identity link")?;
                         }
                         for r in resolved.refusals {
                             let kind =
@@ -365,9 +365,7 @@ impl Writer {
                                 measurement: event.measurement.to_owned(),
                                 source: batch.source().to_owned(),
                             };
-                            let bytes = postcard::to_allocvec(&refusal).map_err(meta_err("identity refusal"))?;
-                            refusals.insert(next_refusal, bytes.as_slice())?;
-                            next_refusal += 1;
+                            append(&mut refusals, &mut next_refusal, &refusal, "identity refusal")?;
                         }
                         kept.push(Some((ck, seq, implied)));
                         receipt.seqs = Some((receipt.seqs.map_or(seq, |s| s.0), seq));
@@ -464,15 +462,19 @@ impl Writer {
 
     // The profiles of the customers a split touched, rebuilt from their events.
     fn rebuild_profiles(&mut self, keys: &[Ck]) -> Result<()> {
-        let graph = crate::identity::resolve::read(&self.shared.identity).graph.clone();
         let only: roaring::RoaringBitmap = keys.iter().copied().collect();
+        // Profiles, then identity: the order every other holder of both takes them in. The
+        // writer is the only thread that changes the graph, and it is here: holding the read
+        // lock throughout is cheaper than copying a graph of millions of keys.
         let mut profiles = self.shared.profiles.write().unwrap_or_else(|p| p.into_inner());
+        let identity = crate::identity::resolve::read(&self.shared.identity);
+        let graph = &identity.graph;
         for k in keys {
             profiles.drop_profile(*k);
         }
         let manifest = self.shared.current.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let db = &self.shared.db;
-        crate::profile::replay::replay(&manifest, &|| Ok(db.begin_read()?), &graph, &mut profiles, 1, Some(&only))?;
+        crate::profile::replay::replay(&manifest, &|| Ok(db.begin_read()?), graph, &mut profiles, 1, Some(&only))?;
         drop(profiles);
         if let Some(tx) = &self.search {
             let mut roots: Vec<Ck> = keys.iter().map(|k| graph.root(*k)).collect();
@@ -524,6 +526,14 @@ impl Writer {
         self.resolver.splits = splits;
         Ok(())
     }
+}
+
+// Appends `record` under id `*next` to an append-only table and advances the id.
+fn append(table: &mut Table<u64, &'static [u8]>, next: &mut u64, record: &impl Serialize, what: &str) -> Result<()> {
+    let bytes = postcard::to_allocvec(record).map_err(meta_err(what))?;
+    table.insert(*next, bytes.as_slice())?;
+    *next += 1;
+    Ok(())
 }
 
 // Records that `link` is undone; refuses an unknown or already undone link.

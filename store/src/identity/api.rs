@@ -33,17 +33,8 @@ impl Store {
     /// normalises it, so ` ZW@Example.com` finds `zw@example.com` and `13800000000` finds
     /// `+8613800000000`.
     pub fn customer_key(&self, id: &str) -> Result<Option<Ck>> {
-        let mut kinds: Vec<u8> = self.shared.plan.fields.iter().map(|(_, k)| *k).collect();
         let identity = read(&self.shared.identity);
-        kinds.extend(identity.types.iter().map(|(k, _)| k));
-        let mut seen = Vec::new();
-        kinds.retain(|k| {
-            !seen.contains(k) && {
-                seen.push(*k);
-                true
-            }
-        });
-        if let Some(ck) = identity.find_any(kinds.iter().copied(), id) {
+        if let Some(ck) = identity.find_any(self.shared.plan.lookup.iter().copied(), id) {
             return Ok(Some(ck));
         }
         let Some(dict) = &self.dictionary else { return Ok(None) };

@@ -114,6 +114,8 @@ pub(crate) struct IdentityPlan {
     pub(crate) fields: Vec<(String, u8)>,
     /// Rule per type byte (index = byte).
     pub(crate) rules: Vec<IdRule>,
+    /// Every type byte once, strongest first: the order a look-up by value tries them in.
+    pub(crate) lookup: Vec<u8>,
 }
 
 impl IdentityPlan {
@@ -142,7 +144,13 @@ impl IdentityPlan {
         out.sort_by_key(|(field, kind)| (rules[usize::from(*kind)].priority, field.clone()));
         // Slots are bits of a u64 in `identifiers`.
         out.truncate(64);
-        Ok(IdentityPlan { fields: out, rules })
+        let mut lookup: Vec<u8> = Vec::new();
+        for kind in out.iter().map(|(_, k)| *k).chain(types.iter().map(|(k, _)| k)) {
+            if !lookup.contains(&kind) {
+                lookup.push(kind);
+            }
+        }
+        Ok(IdentityPlan { fields: out, rules, lookup })
     }
 
     /// Index in `fields` of the tag or field called `name`.

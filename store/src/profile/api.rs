@@ -197,6 +197,8 @@ impl Store {
             for batch in self.scan(req)? {
                 let batch = batch?;
                 let col = spec.field.as_ref().and_then(|f| batch.column(f));
+                // Once per decoded chunk, not per row; never held while reading the store.
+                let profiles = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
                 for row in 0..batch.rows {
                     if !set.contains(batch.ck[row]) {
                         continue;
@@ -214,8 +216,7 @@ impl Store {
                         None => None,
                         Some(v) => {
                             let key = encode(v);
-                            let known = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner()).values.get(&key);
-                            Some(known.unwrap_or_else(|| {
+                            Some(profiles.values.get(&key).unwrap_or_else(|| {
                                 let next = u32::MAX / 2 + local.len() as u32;
                                 *local.entry(key).or_insert(next)
                             }))

@@ -237,11 +237,17 @@ impl Indexer {
 /// Free texts of stored events with sequence numbers in `[from_seq, to_seq)`: (event key,
 /// text). Later events reach the indexer as work from the writer.
 fn stored_texts(store: &Shared, from_seq: u64, to_seq: u64) -> Result<Vec<(Ck, String)>> {
-    let (manifest, _) = store.snapshot()?;
+    let measurements: Vec<String> = store.snapshot()?.0.parts.keys().cloned().collect();
     let mut out = Vec::new();
-    for (measurement, parts) in &manifest.parts {
-        let parts: Vec<_> = parts
-            .iter()
+    for measurement in measurements {
+        // Parts and read transaction from one snapshot: merges run meanwhile, and a part list
+        // older than the transaction could name parts it no longer has.
+        let (manifest, txn) = store.snapshot()?;
+        let parts: Vec<_> = manifest
+            .parts
+            .get(&measurement)
+            .into_iter()
+            .flatten()
             .filter(|p| p.meta.max_seq >= from_seq)
             .filter(|p| p.meta.columns.iter().any(|c| TEXT_FIELDS.contains(&c.name.as_str())))
             .cloned()
@@ -250,7 +256,6 @@ fn stored_texts(store: &Shared, from_seq: u64, to_seq: u64) -> Result<Vec<(Ck, S
             continue;
         }
         let request = ScanRequest::new(measurement.as_str()).columns(TEXT_FIELDS).with_keys();
-        let (_, txn) = store.snapshot()?;
         for batch in Scan::new(parts, txn, request)? {
             let batch = batch?;
             for row in 0..batch.rows {
