@@ -75,12 +75,12 @@ fn build(dir: &std::path::Path) -> Store {
         m.identifiers
     );
     eprintln!(
-        "customer360: RAM per profile: {:.0} B = table {:.0} + traits {:.0} + counts {:.0} + series {:.0} + identity {:.0} (process RSS grew {:.0} B per profile, redb cache and search index included)",
+        "customer360: RAM per profile: {:.0} B = table {:.0} + records {:.0} + hot {:.0} + dirty keys {:.0} + identity {:.0} (process RSS grew {:.0} B per profile, redb cache and search index included)",
         per(m.total()),
         per(m.table),
-        per(m.traits),
-        per(m.counts),
-        per(m.series),
+        per(m.records),
+        per(m.hot),
+        per(m.dirty),
         per(m.identity),
         per(rss as usize)
     );

@@ -594,7 +594,7 @@ fn load_profiles(
     let from = crate::profile::checkpoint::load(&db.begin_read()?, &mut profiles)?;
     // Keys that became non-roots after the checkpoint (links replayed below were committed
     // after it) fold into their root.
-    let stale: Vec<crate::Ck> = profiles.map.keys().copied().filter(|k| identity.graph.root(*k) != *k).collect();
+    let stale: Vec<crate::Ck> = profiles.map.keys().filter(|k| identity.graph.root(*k) != *k).collect();
     for k in stale {
         profiles.union(identity.graph.root(k), k);
     }

@@ -91,20 +91,12 @@ impl Store {
         let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
         // Identity merges are visible before the profile stage folds the profiles together:
         // for that moment a member may still hold a profile of its own.
-        let own: Vec<&Profile> = members.iter().filter_map(|m| guard.map.get(m)).collect();
-        let folded;
-        let profile: &Profile = match own.as_slice() {
-            [] => return Ok(None),
-            [one] => one,
-            [first, rest @ ..] => {
-                let mut p = (*first).clone();
-                for o in rest {
-                    p.merge((*o).clone(), &guard.cfg);
-                }
-                folded = p;
-                &folded
-            }
-        };
+        let mut own = members.iter().filter_map(|m| guard.map.get(*m));
+        let Some(mut folded) = own.next() else { return Ok(None) };
+        for o in own {
+            folded.to_mut().merge(o.into_owned(), &guard.cfg);
+        }
+        let profile: &Profile = &folded;
         let names = &guard.names;
         let mut traits = Vec::with_capacity(profile.traits.len());
         let mut consent = Vec::new();
@@ -242,11 +234,11 @@ impl Store {
         let mut total = 0.0;
         let mut customers = 0u64;
         for (root, p) in guard.map.iter() {
-            if !known(*root) {
+            if !known(root) {
                 continue;
             }
             customers += 1;
-            let c = completeness_of(p, &guard);
+            let c = completeness_of(&p, &guard);
             total += c;
             let bucket = if c >= 1.0 { 10 } else { (c * 10.0).floor() as usize };
             histogram[bucket.min(10)] += 1;
@@ -261,7 +253,7 @@ impl Store {
         let Some(order) = guard.names.get("order") else { return (0, 0) };
         let offline: Vec<u32> = OFFLINE_CHANNELS.iter().filter_map(|c| guard.names.get(c)).collect();
         let (mut online, mut both) = (0, 0);
-        for p in guard.map.values() {
+        for (_, p) in guard.map.iter() {
             let orders = p.counts.iter().filter(|(m, _, n)| *m == order && *n > 0);
             let (mut on, mut off) = (false, false);
             for (_, c, _) in orders {
@@ -280,14 +272,9 @@ impl Store {
     pub fn memory_report(&self) -> MemoryReport {
         let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
         let mut r = MemoryReport { profiles: guard.map.len(), ..MemoryReport::default() };
-        r.table = block(guard.map.capacity() * (std::mem::size_of::<(Ck, Profile)>() + 1));
-        for p in guard.map.values() {
-            r.traits += vec_block(p.traits.len(), std::mem::size_of::<super::record::TraitSlot>());
-            r.traits += p.traits.iter().filter_map(|t| t.value.as_str()).map(|s| block(s.len())).sum::<usize>();
-            r.counts += vec_block(p.counts.len(), 12) + vec_block(p.sums.len(), 16);
-            r.series += vec_block(p.series.len(), std::mem::size_of::<Option<super::series::SeriesSlot>>());
-            r.series += p.series.iter().flatten().map(super::series::SeriesSlot::heap_bytes).sum::<usize>();
-        }
+        (r.table, r.records, r.hot) = guard.map.memory();
+        r.dirty = block(guard.dirty.capacity() * (std::mem::size_of::<Ck>() + 1))
+            + block(guard.removed.capacity() * (std::mem::size_of::<Ck>() + 1));
         drop(guard);
         let (identifiers, bytes) = self.identity_memory();
         r.identifiers = identifiers;
@@ -303,14 +290,14 @@ pub struct MemoryReport {
     pub profiles: usize,
     /// Identifiers.
     pub identifiers: usize,
-    /// The profile hash table.
+    /// The profile table (a slot per customer key).
     pub table: usize,
-    /// Traits and their strings.
-    pub traits: usize,
-    /// Counts and sums.
-    pub counts: usize,
-    /// Day buckets of computed traits.
-    pub series: usize,
+    /// The packed profile records: traits, counts, sums and the day buckets of computed traits.
+    pub records: usize,
+    /// Profiles kept decoded: those changed last (a bounded set) and the few big ones.
+    pub hot: usize,
+    /// Keys of profiles changed since the last checkpoint (emptied by each checkpoint).
+    pub dirty: usize,
     /// Identifier index and identity graph.
     pub identity: usize,
 }
@@ -318,17 +305,13 @@ pub struct MemoryReport {
 impl MemoryReport {
     /// All of it.
     pub fn total(&self) -> usize {
-        self.table + self.traits + self.counts + self.series + self.identity
+        self.table + self.records + self.hot + self.dirty + self.identity
     }
 }
 
 // What malloc spends on a block of `n` bytes (0: none).
-fn block(n: usize) -> usize {
+pub(crate) fn block(n: usize) -> usize {
     if n == 0 { 0 } else { (n + 8).div_ceil(16).max(2) * 16 }
-}
-
-fn vec_block(capacity: usize, size: usize) -> usize {
-    block(capacity * size)
 }
 
 // The value of a computed trait from its aggregate.

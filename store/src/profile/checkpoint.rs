@@ -6,7 +6,7 @@
 use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::{Interner, Profile, Profiles};
+use super::{Interner, Profiles};
 use crate::error::{Result, meta_err};
 use crate::tables::{META, PROFILES, SPLITS};
 
@@ -34,12 +34,12 @@ pub(crate) fn write(txn: &WriteTransaction, profiles: &Profiles, next_seq: u64) 
     for ck in &profiles.removed {
         table.remove(*ck)?;
     }
-    let every: Box<dyn Iterator<Item = &crate::types::Ck>> =
-        if profiles.full { Box::new(profiles.map.keys()) } else { Box::new(profiles.dirty.iter()) };
+    // The packed record in RAM is the checkpoint record.
+    let every: Box<dyn Iterator<Item = crate::types::Ck>> =
+        if profiles.full { Box::new(profiles.map.keys()) } else { Box::new(profiles.dirty.iter().copied()) };
     for ck in every {
-        if let Some(p) = profiles.map.get(ck) {
-            let bytes = postcard::to_allocvec(p).map_err(meta_err(format!("profile {ck}")))?;
-            table.insert(*ck, bytes.as_slice())?;
+        if let Some(bytes) = profiles.map.raw(ck) {
+            table.insert(ck, &*bytes)?;
         }
     }
     let splits = txn.open_table(SPLITS)?.len()?;
@@ -71,14 +71,13 @@ pub(crate) fn load(txn: &redb::ReadTransaction, profiles: &mut Profiles) -> Resu
     profiles.values = Interner::from_names(meta.values);
     for entry in txn.open_table(PROFILES)?.iter()? {
         let (k, v) = entry?;
-        let Ok(p) = postcard::from_bytes::<Profile>(v.value()) else {
+        if !profiles.map.load(k.value(), v.value()) {
             // A record this build cannot read: start over from the events.
             profiles.map.clear();
             profiles.names = Interner::default();
             profiles.values = Interner::default();
             return Ok(1);
-        };
-        profiles.map.insert(k.value(), p);
+        }
     }
     profiles.full = false;
     Ok(meta.next_seq)

@@ -13,6 +13,7 @@ mod record;
 pub(crate) mod replay;
 mod series;
 mod spec;
+mod table;
 
 // hashbrown's default hasher: these maps are probed for every event, SipHash costs 2-3x.
 use hashbrown::{HashMap, HashSet};
@@ -21,6 +22,7 @@ use std::sync::Arc;
 pub use api::{Completeness, ComputedValue, CustomerView, TraitView};
 pub(crate) use record::{Profile, Row};
 pub use spec::{Agg, ComputedSpec, parse_computed, parse_window};
+pub(crate) use table::ProfileTable;
 
 use crate::types::Ck;
 
@@ -168,7 +170,7 @@ pub(crate) struct Profiles {
     pub(crate) cfg: Arc<ProfileConfig>,
     pub(crate) names: Interner,
     pub(crate) values: Interner,
-    pub(crate) map: HashMap<Ck, Profile>,
+    pub(crate) map: ProfileTable,
     pub(crate) dirty: HashSet<Ck>,
     pub(crate) removed: HashSet<Ck>,
     // The next checkpoint rewrites every record (profiles were rebuilt from the events).
@@ -182,7 +184,7 @@ impl Profiles {
             cfg,
             names: Interner::default(),
             values: Interner::default(),
-            map: HashMap::new(),
+            map: ProfileTable::default(),
             dirty: HashSet::new(),
             removed: HashSet::new(),
             full: false,
@@ -192,17 +194,18 @@ impl Profiles {
 
     /// Applies one event of customer `root`.
     pub(crate) fn apply(&mut self, root: Ck, row: &Row<'_>) {
-        let profile = self.map.entry(root).or_insert_with(Profile::new);
-        profile.apply(row, &self.cfg, &mut self.names, &mut self.values, &mut self.scratch);
+        let (cfg, names, values, scratch) = (&self.cfg, &mut self.names, &mut self.values, &mut self.scratch);
+        self.map.update(root, |p| p.apply(row, cfg, names, values, scratch));
         self.dirty.insert(root);
     }
 
     /// Keys `lo` and `hi` turned out to be one person with root `lo`.
     pub(crate) fn union(&mut self, lo: Ck, hi: Ck) {
-        let Some(theirs) = self.map.remove(&hi) else { return };
+        let Some(theirs) = self.map.remove(hi) else { return };
         self.removed.insert(hi);
         self.dirty.remove(&hi);
-        self.map.entry(lo).or_insert_with(Profile::new).merge(theirs, &self.cfg);
+        let cfg = &self.cfg;
+        self.map.update(lo, |p| p.merge(theirs, cfg));
         self.dirty.insert(lo);
     }
 
@@ -215,7 +218,7 @@ impl Profiles {
 
     /// Forgets a profile (it is rebuilt from events).
     pub(crate) fn drop_profile(&mut self, root: Ck) {
-        if self.map.remove(&root).is_some() {
+        if self.map.remove(root).is_some() {
             self.removed.insert(root);
         }
         self.dirty.remove(&root);

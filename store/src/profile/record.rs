@@ -124,6 +124,18 @@ impl Profile {
         }
     }
 
+    /// Bytes held on the heap, as malloc spends them (the memory report).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        use super::api::block;
+        let strings: usize = self.traits.iter().filter_map(|t| t.value.as_str()).map(|s| block(s.len())).sum();
+        block(std::mem::size_of_val(&*self.counts))
+            + block(std::mem::size_of_val(&*self.sums))
+            + block(std::mem::size_of_val(&*self.traits))
+            + strings
+            + block(std::mem::size_of_val(&*self.series))
+            + self.series.iter().flatten().map(SeriesSlot::heap_bytes).sum::<usize>()
+    }
+
     /// Applies one event.
     pub(crate) fn apply(
         &mut self,

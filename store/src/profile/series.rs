@@ -337,7 +337,7 @@ impl<A: Aggregate> Series<A> {
 
     /// Bytes held on the heap (for the memory report), as malloc spends them.
     pub(crate) fn heap_bytes(&self) -> usize {
-        let block = |n: usize| if n == 0 { 0 } else { (n + 8).div_ceil(16).max(2) * 16 };
+        use super::api::block;
         let spilled = if self.buckets.spilled() { self.buckets.capacity() } else { 0 };
         block(std::mem::size_of::<Self>()) + block(spilled * std::mem::size_of::<Bucket<A>>())
     }

@@ -196,7 +196,7 @@ impl Indexer {
             }
         }
         let profiles = self.store.profiles.read().unwrap_or_else(|p| p.into_inner());
-        let profile = profiles.map.get(&root)?;
+        let profile = profiles.map.get(root)?;
         for t in &profile.traits {
             if let Some(s) = t.value.as_str() {
                 text.push_str(s);
@@ -217,7 +217,7 @@ impl Indexer {
         }
         let roots: Vec<Ck> = {
             let profiles = self.store.profiles.read().unwrap_or_else(|p| p.into_inner());
-            profiles.map.keys().copied().collect()
+            profiles.map.keys().collect()
         };
         for chunk in roots.chunks(10_000) {
             for root in chunk {
