@@ -41,6 +41,11 @@ enum Command {
     Dict(cmd::dict::Command),
     /// Shows parts, events, bytes per event and the file size of a store.
     Stats(cmd::compact::StatsArgs),
+    /// Runs the daemon: network ingest (line protocol, InfluxDB and Segment HTTP) and the API.
+    Serve(cmd::serve::Args),
+    /// API tokens: create (printed once), list, revoke.
+    #[command(subcommand)]
+    Token(cmd::token::Command),
 }
 
 /// A command that needs only the data directory.
@@ -64,6 +69,8 @@ fn main() -> ExitCode {
         Command::Identity(command) => cmd::identity::run(command),
         Command::Customer(args) => cmd::customer::run(args),
         Command::Search(args) => cmd::search::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Token(command) => cmd::token::run(command),
     };
     match result {
         Ok(code) => code,

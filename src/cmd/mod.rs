@@ -9,6 +9,8 @@ pub mod identity;
 pub mod import;
 pub mod quarantine;
 pub mod search;
+pub mod serve;
+pub mod token;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -199,6 +199,11 @@ impl Store {
         })
     }
 
+    /// The data dictionary applied at ingest, if any.
+    pub fn dictionary(&self) -> Option<&crate::dict::Dictionary> {
+        self.dictionary.as_deref()
+    }
+
     /// The redb file.
     pub fn path(&self) -> &Path {
         &self.path

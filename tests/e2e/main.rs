@@ -2,8 +2,11 @@
 //! shared harness in `util.rs`.
 
 mod customer;
+mod daemon;
 mod dict;
 mod events;
 mod generate;
 mod import;
+mod serve;
+mod serve_auth;
 mod util;

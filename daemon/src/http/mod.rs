@@ -1,0 +1,121 @@
+//! The HTTP server: InfluxDB-compatible writes, the Segment tracking API, the JSON API under
+//! `/api/v1`, `/metrics`, `/health` and `/ready`.
+
+mod api;
+mod body;
+mod credentials;
+mod influx;
+mod segment;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use cxp_query::api::ErrorReply;
+
+use crate::audit::Audit;
+use crate::auth::{Principal, Role, Tokens};
+use crate::config::Resolved;
+use crate::dedup::Dedup;
+use crate::ingest::{Ingest, IngestError};
+
+pub use credentials::candidates;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The gate to the store.
+    pub ingest: Arc<Ingest>,
+    /// Tokens.
+    pub tokens: Arc<Tokens>,
+    /// The audit log.
+    pub audit: Arc<Audit>,
+    /// Segment messageId window.
+    pub dedup: Arc<Dedup>,
+    /// The configuration.
+    pub config: Arc<Resolved>,
+    /// Personal fields of the data dictionary (masked for roles that may not see them).
+    pub pii: Arc<hashbrown::HashSet<String>>,
+}
+
+/// The router with every route.
+pub fn router(state: AppState) -> Router {
+    // Bodies are limited by each handler after decompression; this bound only stops a
+    // client from streaming without end.
+    let raw_limit = state.config.config.ingest.max_body_bytes.saturating_add(1 << 20);
+    Router::new()
+        .route("/ping", get(influx::ping).head(influx::ping))
+        .route("/write", post(influx::write_v1))
+        .route("/api/v2/write", post(influx::write_v2))
+        .route("/query", get(influx::query).post(influx::query))
+        .route("/v1/{kind}", post(segment::handle))
+        .route("/health", get(api::health))
+        .route("/ready", get(api::ready))
+        .route("/metrics", get(api::metrics))
+        .route("/api/v1/status", get(api::status))
+        .route("/api/v1/quality", get(api::quality))
+        .route("/api/v1/quarantine", get(api::quarantine))
+        .route("/api/v1/quarantine/replay", post(api::replay))
+        .route("/api/v1/customers", get(api::search))
+        .route("/api/v1/customers/{id}", get(api::customer))
+        .route("/api/v1/customers/{id}/events", get(api::customer_events))
+        .route("/api/v1/tokens", get(api::tokens).post(api::create_token))
+        .route("/api/v1/tokens/{id}", delete(api::revoke_token))
+        .layer(DefaultBodyLimit::max(raw_limit))
+        .with_state(state)
+}
+
+/// The refused lines of a write, as listed in replies.
+pub(crate) fn rejected_lines(rejected: &[cxp_store::Reject]) -> Vec<cxp_query::api::RejectedLine> {
+    rejected
+        .iter()
+        .map(|r| cxp_query::api::RejectedLine {
+            original_line: String::from_utf8_lossy(&r.raw).into_owned(),
+            line_number: r.line,
+            error_message: r.reason.clone(),
+        })
+        .collect()
+}
+
+/// A JSON error reply.
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(ErrorReply { error: message.into() })).into_response()
+}
+
+/// A reply telling the client to come back: never a 4xx, which every client treats as final.
+pub(crate) fn retry_later(status: StatusCode, message: impl Into<String>) -> Response {
+    let mut r = error(status, message);
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
+}
+
+/// The reply for an ingest failure (every one of them is retryable).
+pub(crate) fn ingest_error(e: &IngestError) -> Response {
+    match e {
+        IngestError::Overloaded | IngestError::ShuttingDown => {
+            retry_later(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        }
+        IngestError::Store(inner) => {
+            tracing::error!(error = %inner, "a batch could not be committed");
+            retry_later(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        }
+    }
+}
+
+/// Who is calling, from a bearer token (or any form in [`candidates`]).
+pub(crate) fn caller(state: &AppState, headers: &HeaderMap) -> Option<Principal> {
+    credentials::authenticate(&state.tokens, &credentials::candidates(headers, &HashMap::new()))
+}
+
+/// The caller, if their role passes `allowed`; otherwise the 401 or 403 reply.
+pub(crate) fn require(state: &AppState, headers: &HeaderMap, allowed: fn(Role) -> bool) -> Result<Principal, Response> {
+    match caller(state, headers) {
+        None => Err(error(StatusCode::UNAUTHORIZED, "a valid token is required: Authorization: Bearer <token>")),
+        Some(p) if allowed(p.role) => Ok(p),
+        Some(p) => Err(error(StatusCode::FORBIDDEN, format!("the {} role may not do this", p.role.name()))),
+    }
+}

@@ -1,0 +1,116 @@
+//! The Segment-compatible tracking API: `POST /v1/batch`, `/v1/track`, `/v1/identify`,
+//! `/v1/page`, `/v1/screen`, `/v1/group`, `/v1/alias`. 200 with a JSON body once durable
+//! (Rudder treats anything but 200 as a failure); 400 only for bodies that can never succeed
+//! (bad JSON, over a limit); 503 with Retry-After for anything worth retrying.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use cxp_query::api::{RejectedLine, SegmentReply};
+use cxp_store::Batch;
+
+use super::{AppState, body, credentials, error, ingest_error, retry_later};
+use crate::dedup::Seen;
+use crate::segment::{self, MAX_BATCH_BYTES, TYPES};
+
+/// `POST /v1/{kind}`.
+pub async fn handle(
+    State(state): State<AppState>,
+    Path(kind): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let arrived = Instant::now();
+    let reply = handle_inner(&state, &kind, &headers, body, arrived).await;
+    state.ingest.metrics.request("/v1", reply.status().as_u16());
+    reply
+}
+
+async fn handle_inner(state: &AppState, kind: &str, headers: &HeaderMap, body: Bytes, arrived: Instant) -> Response {
+    if kind != "batch" && !TYPES.contains(&kind) {
+        return error(StatusCode::NOT_FOUND, format!("no endpoint /v1/{kind}: use batch, {}", TYPES.join(", ")));
+    }
+    // Decoded up to a little over the batch limit, so that the limit is reported as such.
+    let input = match body::decode(headers, &body, MAX_BATCH_BYTES + 1) {
+        Ok(b) => b,
+        Err(body::BodyError::TooLarge(_)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("request is over the limit of {} KB", MAX_BATCH_BYTES / 1024),
+            );
+        }
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let received = cxp_store::now_ns();
+    let parsed = match segment::parse(&input, kind, received) {
+        Ok(p) => p,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    if state.config.ingest_auth {
+        let mut candidates = credentials::candidates(headers, &HashMap::new());
+        candidates.extend(parsed.write_key.clone());
+        match credentials::authenticate(&state.tokens, &candidates) {
+            None => return error(StatusCode::UNAUTHORIZED, "invalid write key"),
+            Some(p) if !p.role.can_ingest() => {
+                return error(StatusCode::FORBIDDEN, format!("the {} role may not write", p.role.name()));
+            }
+            Some(_) => {}
+        }
+    }
+    // Deduplicate on messageId: a retry of a stored message is acknowledged, not stored again.
+    let mut fresh = Vec::with_capacity(parsed.messages.len());
+    let mut duplicates = 0u64;
+    let mut busy = false;
+    for m in parsed.messages {
+        match state.dedup.claim(&m.id) {
+            Seen::New => fresh.push(m),
+            Seen::Stored => duplicates += 1,
+            Seen::Pending => busy = true,
+        }
+    }
+    let ids: Vec<String> = fresh.iter().map(|m| m.id.clone()).collect();
+    if busy {
+        state.dedup.settle(ids.iter().map(String::as_str), false);
+        return retry_later(StatusCode::SERVICE_UNAVAILABLE, "the same messageId is being written by another request");
+    }
+    let refused = parsed.refused;
+    if fresh.is_empty() && refused.is_empty() {
+        return reply(duplicates, 0, Vec::new());
+    }
+    let wait = std::time::Duration::from_millis(state.config.config.ingest.overload_wait_ms);
+    let slot = match state.ingest.slot(Some(wait)).await {
+        Ok(s) => s,
+        Err(e) => {
+            state.dedup.settle(ids.iter().map(String::as_str), false);
+            return ingest_error(&e);
+        }
+    };
+    let source = format!("http:/v1/{kind}");
+    let result = state
+        .ingest
+        .write_with(slot, arrived, move || {
+            let mut batch = Batch::new(source);
+            segment::fill(&mut batch, &fresh, &refused);
+            batch
+        })
+        .await;
+    match result {
+        Ok(receipt) => {
+            state.dedup.settle(ids.iter().map(String::as_str), true);
+            let rejected = super::rejected_lines(&receipt.rejected);
+            reply(duplicates, receipt.accepted, rejected)
+        }
+        Err(e) => {
+            state.dedup.settle(ids.iter().map(String::as_str), false);
+            ingest_error(&e)
+        }
+    }
+}
+
+fn reply(duplicates: u64, accepted: u64, rejected: Vec<RejectedLine>) -> Response {
+    (StatusCode::OK, axum::Json(SegmentReply { success: true, accepted, duplicates, rejected })).into_response()
+}

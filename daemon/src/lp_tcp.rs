@@ -1,0 +1,149 @@
+//! Line protocol over TCP: newline-delimited, many lines per connection, no replies (as
+//! Telegraf's `socket_writer` and InfluxDB's TCP listeners expect). A connection's bytes are
+//! gathered into batches of up to `tcp_batch_bytes`, cut at the last newline; at most two
+//! batches per connection are in flight, and when the queue to the writer is full the
+//! connection is not read, so TCP flow control slows the sender down.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use cxp_lp::{ParseOptions, Precision};
+use cxp_store::Batch;
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::ingest::{Ingest, IngestError};
+
+/// Batches of one connection in flight at once.
+const PER_CONNECTION: usize = 2;
+
+/// Accepts connections until `cancel`.
+pub async fn serve(
+    listener: TcpListener,
+    ingest: Arc<Ingest>,
+    precision: Precision,
+    batch_bytes: usize,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            () = cancel.cancelled() => break,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let ingest = ingest.clone();
+                let cancel = cancel.clone();
+                tracker.spawn(async move {
+                    ingest.metrics.tcp_connections.fetch_add(1, Ordering::Relaxed);
+                    if let Err(e) = connection(stream, peer, &ingest, precision, batch_bytes, cancel).await {
+                        tracing::warn!(%peer, error = %e, "line-protocol connection ended with an error");
+                    }
+                    ingest.metrics.tcp_connections.fetch_sub(1, Ordering::Relaxed);
+                });
+            }
+            // Out of file descriptors and the like: say so, wait a moment, go on.
+            Err(e) => {
+                tracing::warn!(error = %e, "accepting a line-protocol connection failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Why a connection stopped early.
+#[derive(Debug, thiserror::Error)]
+enum ConnError {
+    #[error("read: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Ingest(#[from] IngestError),
+}
+
+async fn connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    ingest: &Arc<Ingest>,
+    precision: Precision,
+    batch_bytes: usize,
+    cancel: CancellationToken,
+) -> Result<(), ConnError> {
+    let source = format!("tcp:{peer}");
+    let mut buf: Vec<u8> = Vec::with_capacity(batch_bytes.min(8 << 20) + 64 * 1024);
+    let mut pending: VecDeque<JoinHandle<Result<(), IngestError>>> = VecDeque::new();
+    let mut next_line: u64 = 1;
+    loop {
+        let n = tokio::select! {
+            r = stream.read_buf(&mut buf) => r?,
+            () = cancel.cancelled() => 0,
+        };
+        let eof = n == 0;
+        // Send what is there when the batch is full, the sender paused or the stream ended.
+        let full = buf.len() >= batch_bytes;
+        let idle = !eof && !full && n < 64 * 1024 && buf.capacity() - buf.len() > 0;
+        if !(full || eof || idle) {
+            continue;
+        }
+        let cut = if eof { buf.len() } else { buf.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1) };
+        if cut > 0 {
+            let rest = buf.split_off(cut);
+            let chunk = std::mem::replace(&mut buf, rest);
+            let lines = memchr_count(&chunk);
+            let first = next_line;
+            next_line += lines;
+            while pending.len() >= PER_CONNECTION {
+                if let Some(h) = pending.pop_front() {
+                    joined(h.await)?;
+                }
+            }
+            let slot = ingest.slot(None).await?;
+            let ingest2 = ingest.clone();
+            let source = source.clone();
+            let arrived = Instant::now();
+            pending.push_back(tokio::spawn(async move {
+                let received = cxp_store::now_ns();
+                ingest2
+                    .write_with(slot, arrived, move || {
+                        let mut batch = Batch::new(source);
+                        batch.push_line_protocol(
+                            &chunk,
+                            ParseOptions { precision, ..ParseOptions::default() },
+                            received,
+                            first,
+                        );
+                        batch
+                    })
+                    .await
+                    .map(|_| ())
+            }));
+        }
+        if eof {
+            break;
+        }
+        if buf.capacity() - buf.len() < 64 * 1024 {
+            buf.reserve(64 * 1024);
+        }
+    }
+    while let Some(h) = pending.pop_front() {
+        joined(h.await)?;
+    }
+    Ok(())
+}
+
+fn joined(r: Result<Result<(), IngestError>, tokio::task::JoinError>) -> Result<(), ConnError> {
+    match r {
+        Ok(inner) => Ok(inner?),
+        Err(e) => Err(ConnError::Io(std::io::Error::other(e.to_string()))),
+    }
+}
+
+fn memchr_count(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|b| **b == b'\n').count() as u64
+}

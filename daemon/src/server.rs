@@ -1,0 +1,221 @@
+//! `cxp serve`: opens the store, binds the listeners, serves until SIGINT/SIGTERM (or the
+//! cancellation token), then stops accepting, finishes in-flight batches and closes the store
+//! (a final profile checkpoint included).
+
+use std::sync::Arc;
+
+use cxp_store::dict::{Dictionary, DictionaryChoice};
+use cxp_store::{Store, StoreOptions};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::audit::Audit;
+use crate::auth::Tokens;
+use crate::config::Resolved;
+use crate::dedup::Dedup;
+use crate::http::{AppState, router};
+use crate::ingest::Ingest;
+use crate::metrics::Metrics;
+
+/// Why the daemon could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The store.
+    #[error("store: {0}")]
+    Store(#[from] cxp_store::StoreError),
+    /// Tokens.
+    #[error("tokens: {0}")]
+    Auth(#[from] crate::auth::AuthError),
+    /// Binding a listener or another I/O failure.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// The dictionary file.
+    #[error("dictionary {path}: {message}")]
+    Dictionary {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServeError {
+    let what = what.into();
+    move |source| ServeError::Io { what, source }
+}
+
+/// Where a running daemon listens (ports resolved when 0 was asked for).
+#[derive(Debug, Clone, Default)]
+pub struct Bound {
+    /// HTTP.
+    pub http: Option<std::net::SocketAddr>,
+    /// Line protocol over TCP.
+    pub lp_tcp: Option<std::net::SocketAddr>,
+    /// Line protocol over UDP.
+    pub lp_udp: Option<std::net::SocketAddr>,
+}
+
+fn dictionary(choice: &str) -> Result<DictionaryChoice, ServeError> {
+    Ok(match choice {
+        "default" => DictionaryChoice::Use(Arc::new(Dictionary::builtin())),
+        "none" => DictionaryChoice::Disable,
+        path => {
+            let text = std::fs::read_to_string(path).map_err(io(format!("reading dictionary {path}")))?;
+            let dict = Dictionary::parse(&text).map_err(|errors| ServeError::Dictionary {
+                path: path.to_owned(),
+                message: errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+            })?;
+            DictionaryChoice::Use(Arc::new(dict))
+        }
+    })
+}
+
+/// Runs the daemon until `cancel` fires or a signal arrives; `on_bound` is told where it
+/// listens once every listener is up.
+pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnOnce(&Bound)) -> Result<(), ServeError> {
+    let data = config.data.clone();
+    std::fs::create_dir_all(&data).map_err(io(format!("creating {}", data.display())))?;
+    let tokens = Arc::new(Tokens::open(&data)?);
+    if let Some(path) = tokens.bootstrap(&data)? {
+        tracing::info!(file = %path.display(), "created the first admin token");
+    }
+    let audit = Arc::new(Audit::open(&data).map_err(io("opening the audit log"))?);
+    let options = StoreOptions {
+        dictionary: dictionary(&config.config.store.dictionary)?,
+        search: config.config.store.search,
+        cache_bytes: config.config.store.cache_bytes,
+        ..StoreOptions::default()
+    };
+    let store = {
+        let data = data.clone();
+        tokio::task::spawn_blocking(move || Store::open(&data, options))
+            .await
+            .map_err(|e| io("opening the store")(std::io::Error::other(e.to_string())))??
+    };
+    let store = Arc::new(store);
+    let pii: hashbrown::HashSet<String> = store
+        .dictionary()
+        .map(|d| d.fields().iter().filter(|f| f.pii).map(|f| f.name.clone()).collect())
+        .unwrap_or_default();
+    let dedup = Arc::new(Dedup::new(config.config.ingest.dedup_ids));
+    {
+        let (store, dedup, window) = (store.clone(), dedup.clone(), config.dedup_rebuild);
+        let loaded = tokio::task::spawn_blocking(move || crate::dedup_reload::reload(&store, &dedup, window)).await;
+        match loaded {
+            Ok(Ok(n)) => tracing::info!(ids = n, "deduplication window reloaded"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not reload the deduplication window"),
+            Err(e) => tracing::warn!(error = %e, "could not reload the deduplication window"),
+        }
+    }
+    let metrics = Arc::new(Metrics::default());
+    let ingest = Arc::new(Ingest::new(store.clone(), config.config.ingest.max_in_flight, metrics));
+    let config = Arc::new(config);
+    let tracker = TaskTracker::new();
+    let mut bound = Bound::default();
+
+    if let Some(addr) = config.lp_tcp {
+        let listener =
+            tokio::net::TcpListener::bind(addr).await.map_err(io(format!("binding line protocol TCP {addr}")))?;
+        bound.lp_tcp = listener.local_addr().ok();
+        let batch = config.config.ingest.tcp_batch_bytes;
+        tracker.spawn(crate::lp_tcp::serve(
+            listener,
+            ingest.clone(),
+            config.tcp_precision,
+            batch,
+            cancel.clone(),
+            tracker.clone(),
+        ));
+    }
+    if let Some(addr) = config.lp_udp {
+        let socket =
+            tokio::net::UdpSocket::bind(addr).await.map_err(io(format!("binding line protocol UDP {addr}")))?;
+        bound.lp_udp = socket.local_addr().ok();
+        tracker.spawn(crate::lp_udp::serve(
+            socket,
+            ingest.clone(),
+            config.udp_precision,
+            cancel.clone(),
+            tracker.clone(),
+        ));
+    }
+    let http = match config.http {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr).await.map_err(io(format!("binding HTTP {addr}")))?;
+            bound.http = listener.local_addr().ok();
+            Some(listener)
+        }
+        None => None,
+    };
+    tracing::info!(http = ?bound.http, lp_tcp = ?bound.lp_tcp, lp_udp = ?bound.lp_udp, data = %data.display(), "cxp serve is listening");
+    on_bound(&bound);
+
+    // Signals cancel everything.
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("signal received: shutting down");
+            cancel.cancel();
+        });
+    }
+    if let Some(listener) = http {
+        let state =
+            AppState { ingest: ingest.clone(), tokens, audit, dedup, config: config.clone(), pii: Arc::new(pii) };
+        let app = router(state);
+        let shutdown = cancel.clone();
+        let ingest2 = ingest.clone();
+        tracker.spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    shutdown.cancelled().await;
+                    ingest2.stop();
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the HTTP server stopped");
+            }
+        });
+    }
+    cancel.cancelled().await;
+    ingest.stop();
+    tracker.close();
+    tracker.wait().await;
+    drop(ingest);
+    // Every task is done: this is the last reference.
+    match Arc::try_unwrap(store) {
+        Ok(store) => tokio::task::spawn_blocking(move || store.close())
+            .await
+            .map_err(|e| io("closing the store")(std::io::Error::other(e.to_string())))??,
+        Err(_) => tracing::warn!("the store is still in use at shutdown; it closes when dropped"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {},
+                    _ = term.recv() => {},
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,14 @@
+//! Wire types of the daemon's HTTP API (`/api/v1`), shared by the daemon, the console, the
+//! command line and tests, so that all of them read and write the same JSON.
+
+mod customer;
+mod ingest;
+mod mask;
+mod status;
+
+pub use customer::{
+    CustomerDoc, EventDoc, IdentifierDoc, SearchDoc, SearchHitDoc, TraitDoc, json_value, recent_events,
+};
+pub use ingest::{ErrorReply, RejectedLine, SegmentReply, WriteReply};
+pub use mask::{mask_email, mask_identifier, mask_phone, mask_value};
+pub use status::{FieldQuality, Latency, QualityDoc, QuarantineDoc, Status, TokenDoc};
