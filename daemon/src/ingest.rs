@@ -108,6 +108,13 @@ impl Ingest {
         Ok(Slot { _permit: permit })
     }
 
+    /// A place in the queue for data already received, granted even while stopping (a TCP
+    /// connection's buffered lines at shutdown), as long as the writer runs.
+    pub async fn slot_draining(&self) -> Result<Slot, IngestError> {
+        let permit = self.permits.clone().acquire_owned().await.map_err(|_| IngestError::ShuttingDown)?;
+        Ok(Slot { _permit: permit })
+    }
+
     /// A place in the queue if one is free now (UDP, which cannot wait).
     pub fn try_slot(&self) -> Option<Slot> {
         if self.is_stopping() {

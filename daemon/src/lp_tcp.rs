@@ -41,9 +41,10 @@ pub async fn serve(
             Ok((stream, peer)) => {
                 let ingest = ingest.clone();
                 let cancel = cancel.clone();
+                let t2 = tracker.clone();
                 tracker.spawn(async move {
                     ingest.metrics.tcp_connections.fetch_add(1, Ordering::Relaxed);
-                    if let Err(e) = connection(stream, peer, &ingest, precision, batch_bytes, cancel).await {
+                    if let Err(e) = connection(stream, peer, &ingest, precision, batch_bytes, cancel, &t2).await {
                         tracing::warn!(%peer, error = %e, "line-protocol connection ended with an error");
                     }
                     ingest.metrics.tcp_connections.fetch_sub(1, Ordering::Relaxed);
@@ -74,40 +75,67 @@ async fn connection(
     precision: Precision,
     batch_bytes: usize,
     cancel: CancellationToken,
+    tracker: &TaskTracker,
 ) -> Result<(), ConnError> {
     let source = format!("tcp:{peer}");
-    let mut buf: Vec<u8> = Vec::with_capacity(batch_bytes.min(8 << 20) + 64 * 1024);
+    let mut buf: Vec<u8> = Vec::with_capacity(batch_bytes.min(1 << 20) + 64 * 1024);
     let mut pending: VecDeque<JoinHandle<Result<(), IngestError>>> = VecDeque::new();
     let mut next_line: u64 = 1;
+    let mut outcome = Ok(());
     loop {
-        let n = tokio::select! {
-            r = stream.read_buf(&mut buf) => r?,
-            () = cancel.cancelled() => 0,
-        };
-        let eof = n == 0;
-        // Send what is there when the batch is full, the sender paused or the stream ended.
-        let full = buf.len() >= batch_bytes;
-        let idle = !eof && !full && n < 64 * 1024 && buf.capacity() - buf.len() > 0;
-        if !(full || eof || idle) {
-            continue;
+        enum Step {
+            Read(usize),
+            Eof,
+            Stop,
         }
-        let cut = if eof { buf.len() } else { buf.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1) };
+        let step = tokio::select! {
+            r = stream.read_buf(&mut buf) => match r {
+                Ok(0) => Step::Eof,
+                Ok(n) => Step::Read(n),
+                Err(e) => {
+                    outcome = Err(ConnError::Io(e));
+                    Step::Stop
+                }
+            },
+            () = cancel.cancelled() => Step::Stop,
+        };
+        // Send what is there when the batch is full, the sender paused, or the stream ends. At
+        // the end of the stream the last line needs no newline; when stopping (shutdown, read
+        // error) only whole lines are sent: a line cut in the middle could be stored wrong.
+        let cut = match step {
+            Step::Eof => buf.len(),
+            Step::Stop => memchr::memrchr(b'\n', &buf).map_or(0, |p| p + 1),
+            Step::Read(n) => {
+                let full = buf.len() >= batch_bytes;
+                if !full && n >= 64 * 1024 {
+                    continue;
+                }
+                match memchr::memrchr(b'\n', &buf) {
+                    Some(p) => p + 1,
+                    // A single line longer than a batch: sent as it is, so that memory stays
+                    // bounded; the parser refuses it (too long or cut) into the quarantine.
+                    None if full => buf.len(),
+                    None => 0,
+                }
+            }
+        };
         if cut > 0 {
-            let rest = buf.split_off(cut);
+            let rest = buf[cut..].to_vec();
+            buf.truncate(cut);
             let chunk = std::mem::replace(&mut buf, rest);
-            let lines = memchr_count(&chunk);
             let first = next_line;
-            next_line += lines;
+            next_line += memchr::memchr_iter(b'\n', &chunk).count() as u64;
             while pending.len() >= PER_CONNECTION {
                 if let Some(h) = pending.pop_front() {
                     joined(h.await)?;
                 }
             }
-            let slot = ingest.slot(None).await?;
+            // Lines already read are written even while the daemon stops.
+            let slot = ingest.slot_draining().await?;
             let ingest2 = ingest.clone();
             let source = source.clone();
             let arrived = Instant::now();
-            pending.push_back(tokio::spawn(async move {
+            pending.push_back(tracker.spawn(async move {
                 let received = cxp_store::now_ns();
                 ingest2
                     .write_with(slot, arrived, move || {
@@ -124,8 +152,15 @@ async fn connection(
                     .map(|_| ())
             }));
         }
-        if eof {
-            break;
+        match step {
+            Step::Eof => break,
+            Step::Stop => {
+                if !buf.is_empty() {
+                    tracing::warn!(%peer, bytes = buf.len(), "a partial line was not stored: the connection stopped inside it");
+                }
+                break;
+            }
+            Step::Read(_) => {}
         }
         if buf.capacity() - buf.len() < 64 * 1024 {
             buf.reserve(64 * 1024);
@@ -134,7 +169,7 @@ async fn connection(
     while let Some(h) = pending.pop_front() {
         joined(h.await)?;
     }
-    Ok(())
+    outcome
 }
 
 fn joined(r: Result<Result<(), IngestError>, tokio::task::JoinError>) -> Result<(), ConnError> {
@@ -142,8 +177,4 @@ fn joined(r: Result<Result<(), IngestError>, tokio::task::JoinError>) -> Result<
         Ok(inner) => Ok(inner?),
         Err(e) => Err(ConnError::Io(std::io::Error::other(e.to_string()))),
     }
-}
-
-fn memchr_count(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|b| **b == b'\n').count() as u64
 }

@@ -60,13 +60,37 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Distinct reasons counted; later ones count as "other" (a label per reason must not grow
+/// without bound).
+const MAX_REASONS: usize = 200;
+
 /// A reason's kind: the text before any detail (after `:` or `(`), without the column prefix,
-/// so that counts group by rule rather than by line.
+/// quoted values and numbers (they can be personal data, and they would make a group per
+/// line), so that counts group by rule.
 pub fn reason_kind(reason: &str) -> String {
     let r = reason.strip_prefix("col ").and_then(|r| r.split_once(": ")).map_or(reason, |(_, rest)| rest);
     let end = r.find(['(', ':']).unwrap_or(r.len());
-    let kind = r[..end].trim();
-    if kind.is_empty() { r.chars().take(40).collect() } else { kind.chars().take(60).collect() }
+    let mut kind = String::with_capacity(end);
+    let mut quoted = false;
+    for c in r[..end].chars() {
+        match c {
+            '"' => {
+                if !quoted {
+                    kind.push_str("\"…\"");
+                }
+                quoted = !quoted;
+            }
+            _ if quoted => {}
+            c if c.is_ascii_digit() => {
+                if !kind.ends_with('#') {
+                    kind.push('#');
+                }
+            }
+            c => kind.push(c),
+        }
+    }
+    let kind = kind.trim();
+    if kind.is_empty() { "other".to_owned() } else { kind.chars().take(60).collect() }
 }
 
 impl Metrics {
@@ -82,7 +106,11 @@ impl Metrics {
         if !rejected.is_empty() {
             let mut reasons = lock(&self.reasons);
             for r in rejected {
-                *reasons.entry(reason_kind(r)).or_default() += 1;
+                let mut kind = reason_kind(r);
+                if reasons.len() >= MAX_REASONS && !reasons.contains_key(&kind) {
+                    kind = "other".to_owned();
+                }
+                *reasons.entry(kind).or_default() += 1;
             }
         }
         let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
@@ -149,7 +177,8 @@ mod tests {
     #[test]
     fn reasons_group_by_rule_not_by_line() {
         assert_eq!(reason_kind("col 7: expected '=' after tag key"), "expected '=' after tag key");
-        assert_eq!(reason_kind("field \"amount\" is out of range: -1"), "field \"amount\" is out of range");
+        assert_eq!(reason_kind("field \"zhang@example.com\" is out of range: -1"), "field \"…\" is out of range");
+        assert_eq!(reason_kind("line is 1048577 bytes, over 1048576"), "line is # bytes, over #");
         assert_eq!(reason_kind("required field amount missing (rule order.required)"), "required field amount missing");
     }
 

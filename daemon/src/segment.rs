@@ -224,7 +224,9 @@ fn message(
                 return Err("a group message needs a \"groupId\"".into());
             };
             fields.push(("group_id".into(), Field::Str(group)));
-            flatten("", m.get("traits"), 0, &mut fields);
+            // The group's traits describe the account, not the person: a company's name or
+            // email must not become the member's name or link every member's identity.
+            flatten("group", m.get("traits"), 0, &mut fields);
             "group".to_owned()
         }
         _ => {
@@ -344,6 +346,11 @@ mod tests {
         assert!(order.fields.contains(&("items".into(), Field::I64(2))));
         assert!(order.fields.contains(&("skus".into(), Field::Str("[\"A\",\"B\"]".into()))));
         assert_eq!(p.messages[2].measurement, "page_view");
+        let group =
+            parse(br#"{"userId":"u","groupId":"g-1","traits":{"name":"Acme","email":"x@acme.com"}}"#, "group", NOW)
+                .expect("group");
+        let fields: Vec<&str> = group.messages[0].fields.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(fields, ["message_id", "group_id", "group.email", "group.name"]);
         assert_eq!(p.messages[2].tags, vec![("anon".to_owned(), "d-9".to_owned())]);
         let alias = &p.messages[3];
         assert_eq!(alias.tags, vec![("customer".to_owned(), "c-1".to_owned()), ("anon".to_owned(), "d-9".to_owned())]);

@@ -44,6 +44,9 @@ pub enum ServeError {
     },
 }
 
+/// How long a shutdown waits for open requests and connections.
+const DRAIN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServeError {
     let what = what.into();
     move |source| ServeError::Io { what, source }
@@ -152,16 +155,27 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
         }
         None => None,
     };
+    let exposed = |a: Option<std::net::SocketAddr>| a.is_some_and(|a| !a.ip().is_loopback());
+    if !config.ingest_auth && exposed(bound.http) {
+        tracing::warn!("ingest takes events without a token (auth.ingest = \"open\") on a non-loopback address");
+    }
+    if exposed(bound.lp_tcp) || exposed(bound.lp_udp) {
+        tracing::warn!("line protocol over TCP/UDP has no authentication and listens on a non-loopback address");
+    }
     tracing::info!(http = ?bound.http, lp_tcp = ?bound.lp_tcp, lp_udp = ?bound.lp_udp, data = %data.display(), "cxp serve is listening");
     on_bound(&bound);
 
-    // Signals cancel everything.
+    // A signal starts a graceful stop; a second one ends the process at once (an operator who
+    // presses Ctrl-C twice means it). Acknowledged events are durable either way.
     {
         let cancel = cancel.clone();
         tokio::spawn(async move {
             wait_for_signal().await;
-            tracing::info!("signal received: shutting down");
+            tracing::info!("signal received: shutting down (again to stop at once)");
             cancel.cancel();
+            wait_for_signal().await;
+            tracing::warn!("second signal: stopping now");
+            std::process::exit(130);
         });
     }
     if let Some(listener) = http {
@@ -185,15 +199,31 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
     cancel.cancelled().await;
     ingest.stop();
     tracker.close();
-    tracker.wait().await;
-    drop(ingest);
-    // Every task is done: this is the last reference.
-    match Arc::try_unwrap(store) {
-        Ok(store) => tokio::task::spawn_blocking(move || store.close())
-            .await
-            .map_err(|e| io("closing the store")(std::io::Error::other(e.to_string())))??,
-        Err(_) => tracing::warn!("the store is still in use at shutdown; it closes when dropped"),
+    // In-flight batches finish; a client that never finishes its request does not hold the
+    // daemon up for more than the deadline.
+    if tokio::time::timeout(DRAIN_DEADLINE, tracker.wait()).await.is_err() {
+        tracing::warn!(deadline = ?DRAIN_DEADLINE, "requests still open at the shutdown deadline were dropped");
     }
+    drop(ingest);
+    // Blocking work started by a request whose client went away may still hold the store
+    // for a moment: wait for it, then close (which writes the last profile checkpoint).
+    let mut store = store;
+    for _ in 0..100 {
+        match Arc::try_unwrap(store) {
+            Ok(only) => {
+                tokio::task::spawn_blocking(move || only.close())
+                    .await
+                    .map_err(|e| io("closing the store")(std::io::Error::other(e.to_string())))??;
+                tracing::info!("stopped");
+                return Ok(());
+            }
+            Err(shared) => {
+                store = shared;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+    tracing::warn!("the store is still in use after shutdown; it closes when the last user drops it");
     tracing::info!("stopped");
     Ok(())
 }

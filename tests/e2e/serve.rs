@@ -118,6 +118,10 @@ fn segment_calls_are_stored_once_with_retries_and_limits_answered_400() {
     // The client did not see the reply and retries, gzipped, with a new sentAt.
     let r = d.request("POST", "/v1/batch", &[("Authorization", &basic), ("Content-Encoding", "gzip")], &gzip(batch));
     assert_eq!((r.status, r.json()["duplicates"].as_u64()), (200, Some(2)));
+    // The same messageId twice in one request: stored once (as Segment does), not a 503 loop.
+    let twice = br#"{"batch":[{"type":"track","userId":"u-3","event":"view","messageId":"m-9"},{"type":"track","userId":"u-3","event":"view","messageId":"m-9"}]}"#;
+    let r = d.request("POST", "/v1/batch", &[("Authorization", &basic)], twice);
+    assert_eq!((r.status, r.json()["accepted"].as_u64(), r.json()["duplicates"].as_u64()), (200, Some(1), Some(1)));
     // Write key in the body; a single call.
     let single = format!(r#"{{"userId":"u-2","event":"signup","writeKey":"{t}"}}"#);
     assert_eq!(d.request("POST", "/v1/track", &[], single.as_bytes()).status, 200);
@@ -225,4 +229,30 @@ fn every_acknowledged_batch_survives_sigkill_during_http_ingest() {
     for b in acked {
         assert_eq!(per_batch.get(&(b as i64)), Some(&500), "acknowledged batch {b} is not whole");
     }
+}
+
+#[test]
+fn tcp_lines_survive_long_lines_and_a_graceful_stop_cuts_no_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("cxp.toml");
+    std::fs::write(&config, "[ingest]\ntcp_batch_bytes = 4096\n").expect("config");
+    let data = dir.path().join("data");
+    let d = Daemon::start(&data, &["--config", path(&config)]);
+    let mut s = std::net::TcpStream::connect(d.tcp).expect("tcp");
+    // A line three times the batch size, without breaking its neighbours or memory.
+    let long = format!("page_view,customer=c-1 path=\"{}\" 1767225600000000000\n", "x".repeat(12_000));
+    s.write_all(b"login,customer=c-1 ok=t 1767225500000000000\n").expect("send");
+    s.write_all(long.as_bytes()).expect("send");
+    s.write_all(b"login,customer=c-2 ok=t 1767225700000000000\n").expect("send");
+    // Whole lines, then half a line, on a connection left open while the daemon stops.
+    s.write_all(b"login,customer=c-3 ok=t 1767225800000000000\nlogin,customer=c-4 ok=t 17672").expect("send");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    d.stop();
+    drop(s);
+    let logins: Vec<String> =
+        events(&data, "login").iter().map(|e| e["tags"]["customer"].as_str().unwrap_or("").to_owned()).collect();
+    assert_eq!(logins, ["c-1", "c-2", "c-3"], "whole lines stored, the cut one not");
+    let views = events(&data, "page_view");
+    assert_eq!(views.len(), 1);
+    assert_eq!(views[0]["fields"]["path"].as_str().map(str::len), Some(12_000));
 }

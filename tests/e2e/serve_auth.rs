@@ -33,6 +33,8 @@ fn each_role_reaches_what_it_may_and_sees_personal_data_only_if_it_may() {
         ("GET", "/api/v1/customers/c-1", b"", &reads),
         ("GET", "/api/v1/customers/c-1/events", b"", &reads),
         ("GET", "/api/v1/customers?q=zhang", b"", &reads),
+        ("GET", "/api/v1/customers/c-1/export", b"", &["admin"]),
+        ("POST", "/api/v1/customers/c-1/consent", br#"{"sms":true}"#, &["admin", "marketer"]),
         ("GET", "/api/v1/quarantine", b"", &["admin"]),
         ("POST", "/api/v1/quarantine/replay", b"{}", &["admin"]),
         ("GET", "/api/v1/tokens", b"", &["admin"]),
@@ -83,6 +85,37 @@ fn each_role_reaches_what_it_may_and_sees_personal_data_only_if_it_may() {
     let v = d.request("GET", "/api/v1/customers/c-1", &[("Authorization", &bearer("marketer"))], b"").json();
     assert_eq!(v["masked"], false);
     assert!(v.to_string().contains("zhang@example.com"));
+
+    // Consent per channel and purpose through the API, then visible in the profile.
+    let r = d.request(
+        "POST",
+        "/api/v1/customers/c-1/consent",
+        &[("Authorization", &bearer("marketer"))],
+        br#"{"email.marketing": false, "push": true}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let bad = d.request(
+        "POST",
+        "/api/v1/customers/c-1/consent",
+        &[("Authorization", &bearer("admin"))],
+        br#"{"sms": "yes"}"#,
+    );
+    assert_eq!(bad.status, 400);
+    let v = d.request("GET", "/api/v1/customers/c-1", &[("Authorization", &bearer("admin"))], b"").json();
+    assert_eq!(v["consent"]["email.marketing"]["given"], false, "{v}");
+    assert_eq!(v["consent"]["push"]["given"], true);
+    assert_eq!(v["consent"]["sms"]["given"], true, "set earlier by the role matrix");
+
+    // Export: everything held about the person.
+    let x = d.request("GET", "/api/v1/customers/c-1/export", &[("Authorization", &bearer("admin"))], b"").json();
+    assert_eq!(x["identifier"], "c-1");
+    assert!(x["events"].as_array().expect("events").len() >= 4, "{x}");
+    assert!(x["identity"]["identifiers"].as_array().expect("ids").iter().any(|i| i["id"] == "c-1"));
+    assert!(x.to_string().contains("zhang@example.com"));
+    assert_eq!(
+        d.request("GET", "/api/v1/customers/nobody/export", &[("Authorization", &bearer("admin"))], b"").status,
+        404
+    );
     d.stop();
 
     // The audit log names who read unmasked data and who created tokens.
@@ -90,5 +123,7 @@ fn each_role_reaches_what_it_may_and_sees_personal_data_only_if_it_may() {
     let lines: Vec<serde_json::Value> = audit.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
     assert!(lines.iter().any(|l| l["role"] == "marketer" && l["action"] == "read customer" && l["target"] == "c-1"));
     assert!(lines.iter().any(|l| l["role"] == "admin" && l["action"] == "create token"));
+    assert!(lines.iter().any(|l| l["action"] == "export customer" && l["target"] == "c-1"));
+    assert!(lines.iter().any(|l| l["role"] == "marketer" && l["action"] == "set consent"));
     assert!(!lines.iter().any(|l| l["role"] == "analyst"), "masked reads are not audited as unmasked");
 }

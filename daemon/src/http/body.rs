@@ -32,7 +32,7 @@ pub fn decode(headers: &HeaderMap, body: &[u8], limit: usize) -> Result<Vec<u8>,
             Ok(body.to_vec())
         }
         "gzip" | "x-gzip" => {
-            let mut out = Vec::with_capacity(body.len() * 4);
+            let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
             let mut reader = flate2::read::MultiGzDecoder::new(body).take(limit as u64 + 1);
             reader.read_to_end(&mut out).map_err(|e| BodyError::BadGzip(e.to_string()))?;
             if out.len() > limit {

@@ -5,6 +5,7 @@ mod api;
 mod body;
 mod credentials;
 mod influx;
+mod privacy;
 mod segment;
 
 use std::collections::HashMap;
@@ -63,6 +64,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/customers", get(api::search))
         .route("/api/v1/customers/{id}", get(api::customer))
         .route("/api/v1/customers/{id}/events", get(api::customer_events))
+        .route("/api/v1/customers/{id}/export", get(privacy::export))
+        .route("/api/v1/customers/{id}/consent", post(privacy::set_consent))
         .route("/api/v1/tokens", get(api::tokens).post(api::create_token))
         .route("/api/v1/tokens/{id}", delete(api::revoke_token))
         .layer(DefaultBodyLimit::max(raw_limit))

@@ -61,11 +61,17 @@ async fn handle_inner(state: &AppState, kind: &str, headers: &HeaderMap, body: B
             Some(_) => {}
         }
     }
-    // Deduplicate on messageId: a retry of a stored message is acknowledged, not stored again.
+    // Deduplicate on messageId: a retry of a stored message is acknowledged, not stored again;
+    // a message repeated within the request is stored once, as Segment does.
     let mut fresh = Vec::with_capacity(parsed.messages.len());
     let mut duplicates = 0u64;
     let mut busy = false;
+    let mut in_request = hashbrown::HashSet::new();
     for m in parsed.messages {
+        if !in_request.insert(m.id.clone()) {
+            duplicates += 1;
+            continue;
+        }
         match state.dedup.claim(&m.id) {
             Seen::New => fresh.push(m),
             Seen::Stored => duplicates += 1,
@@ -81,33 +87,33 @@ async fn handle_inner(state: &AppState, kind: &str, headers: &HeaderMap, body: B
     if fresh.is_empty() && refused.is_empty() {
         return reply(duplicates, 0, Vec::new());
     }
-    let wait = std::time::Duration::from_millis(state.config.config.ingest.overload_wait_ms);
-    let slot = match state.ingest.slot(Some(wait)).await {
-        Ok(s) => s,
-        Err(e) => {
-            state.dedup.settle(ids.iter().map(String::as_str), false);
-            return ingest_error(&e);
-        }
-    };
+    // From here the claimed ids must be settled whatever happens to this request: the write
+    // runs in a task of its own, which a client hanging up does not cancel.
+    let task_state = state.clone();
     let source = format!("http:/v1/{kind}");
-    let result = state
-        .ingest
-        .write_with(slot, arrived, move || {
-            let mut batch = Batch::new(source);
-            segment::fill(&mut batch, &fresh, &refused);
-            batch
-        })
-        .await;
-    match result {
-        Ok(receipt) => {
-            state.dedup.settle(ids.iter().map(String::as_str), true);
-            let rejected = super::rejected_lines(&receipt.rejected);
-            reply(duplicates, receipt.accepted, rejected)
-        }
-        Err(e) => {
-            state.dedup.settle(ids.iter().map(String::as_str), false);
-            ingest_error(&e)
-        }
+    let write = tokio::spawn(async move {
+        let state = task_state;
+        let wait = std::time::Duration::from_millis(state.config.config.ingest.overload_wait_ms);
+        let result = match state.ingest.slot(Some(wait)).await {
+            Ok(slot) => {
+                state
+                    .ingest
+                    .write_with(slot, arrived, move || {
+                        let mut batch = Batch::new(source);
+                        segment::fill(&mut batch, &fresh, &refused);
+                        batch
+                    })
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        state.dedup.settle(ids.iter().map(String::as_str), result.is_ok());
+        result
+    });
+    match write.await {
+        Ok(Ok(receipt)) => reply(duplicates, receipt.accepted, super::rejected_lines(&receipt.rejected)),
+        Ok(Err(e)) => ingest_error(&e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("write task failed: {e}")),
     }
 }
 
