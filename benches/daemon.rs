@@ -115,7 +115,7 @@ fn events_total(d: &Running) -> u64 {
 
 fn wait_for(d: &Running, target: u64) {
     while events_total(d) < target {
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -84,14 +84,14 @@ async fn connection(
     let mut outcome = Ok(());
     loop {
         enum Step {
-            Read(usize),
+            Read,
             Eof,
             Stop,
         }
         let step = tokio::select! {
             r = stream.read_buf(&mut buf) => match r {
                 Ok(0) => Step::Eof,
-                Ok(n) => Step::Read(n),
+                Ok(_) => Step::Read,
                 Err(e) => {
                     outcome = Err(ConnError::Io(e));
                     Step::Stop
@@ -105,10 +105,24 @@ async fn connection(
         let cut = match step {
             Step::Eof => buf.len(),
             Step::Stop => memchr::memrchr(b'\n', &buf).map_or(0, |p| p + 1),
-            Step::Read(n) => {
-                let full = buf.len() >= batch_bytes;
-                if !full && n >= 64 * 1024 {
-                    continue;
+            Step::Read => {
+                let mut full = buf.len() >= batch_bytes;
+                // Keep gathering while more is waiting in the socket (a sender at full speed
+                // makes few large batches); send as soon as it is drained (a quiet sender's
+                // lines are not held back).
+                while !full {
+                    if buf.capacity() - buf.len() < 64 * 1024 {
+                        buf.reserve(64 * 1024);
+                    }
+                    match stream.try_read_buf(&mut buf) {
+                        Ok(0) => break,
+                        Ok(_) => full = buf.len() >= batch_bytes,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                        Err(e) => {
+                            outcome = Err(ConnError::Io(e));
+                            break;
+                        }
+                    }
                 }
                 match memchr::memrchr(b'\n', &buf) {
                     Some(p) => p + 1,
@@ -160,7 +174,7 @@ async fn connection(
                 }
                 break;
             }
-            Step::Read(_) => {}
+            Step::Read => {}
         }
         if buf.capacity() - buf.len() < 64 * 1024 {
             buf.reserve(64 * 1024);

@@ -179,8 +179,15 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
         });
     }
     if let Some(listener) = http {
-        let state =
-            AppState { ingest: ingest.clone(), tokens, audit, dedup, config: config.clone(), pii: Arc::new(pii) };
+        let state = AppState {
+            ingest: ingest.clone(),
+            tokens,
+            audit,
+            dedup,
+            config: config.clone(),
+            pii: Arc::new(pii),
+            stats_cache: Arc::default(),
+        };
         let app = router(state);
         let shutdown = cancel.clone();
         let ingest2 = ingest.clone();

@@ -50,12 +50,28 @@ pub async fn status(State(state): State<AppState>, headers: HeaderMap) -> Respon
     if let Err(r) = require(&state, &headers, Role::can_read) {
         return r;
     }
-    let store = state.ingest.store().clone();
-    let stats = match blocking(move || store.stats()).await {
+    let stats = match store_stats(&state).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     json(&status_of(&state, &stats))
+}
+
+// Store counts read part metadata: computed at most once a second however often the console,
+// scrapers and scripts ask.
+async fn store_stats(state: &AppState) -> Result<cxp_store::StoreStats, Response> {
+    {
+        let cached = state.stats_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, stats)) = cached.as_ref()
+            && at.elapsed() < std::time::Duration::from_secs(1)
+        {
+            return Ok(stats.clone());
+        }
+    }
+    let store = state.ingest.store().clone();
+    let stats = blocking(move || store.stats()).await?;
+    *state.stats_cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), stats.clone()));
+    Ok(stats)
 }
 
 fn status_of(state: &AppState, stats: &cxp_store::StoreStats) -> Status {
@@ -86,8 +102,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
     {
         return r;
     }
-    let store = state.ingest.store().clone();
-    let stats = match blocking(move || store.stats()).await {
+    let stats = match store_stats(&state).await {
         Ok(s) => s,
         Err(r) => return r,
     };

@@ -41,6 +41,8 @@ pub struct AppState {
     pub config: Arc<Resolved>,
     /// Personal fields of the data dictionary (masked for roles that may not see them).
     pub pii: Arc<hashbrown::HashSet<String>>,
+    /// Store counts and when they were read (see `api::store_stats`).
+    pub stats_cache: Arc<std::sync::Mutex<Option<(std::time::Instant, cxp_store::StoreStats)>>>,
 }
 
 /// The router with every route.
