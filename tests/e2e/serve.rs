@@ -147,17 +147,19 @@ fn segment_calls_are_stored_once_with_retries_and_limits_answered_400() {
 }
 
 // The request bodies real clients sent (reference/client-captures), replayed byte for byte to
-// a daemon that takes ingest without a token (the captures carry dummy keys).
+// a daemon that takes ingest without a token (the captures carry dummy keys): every status is
+// what the client expects, and every line and message sent is stored or quarantined.
 #[test]
-fn captured_client_requests_are_accepted_as_the_clients_expect() {
+fn captured_client_requests_are_accepted_and_everything_sent_is_kept() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/client-captures");
     if !root.exists() {
         eprintln!("no client captures next to the repository; skipped");
         return;
     }
     let dir = tempfile::tempdir().expect("dir");
-    let d = Daemon::start(dir.path(), &["--ingest-auth", "open"]);
-    let mut seen = 0;
+    let d = Daemon::start(dir.path(), &["--ingest-auth", "open", "--lp-udp", "127.0.0.1:0", "--udp-precision", "ms"]);
+    let (mut replayed, mut sent) = (0, 0u64);
+    let mut message_ids = std::collections::HashSet::new();
     for client in ["segment", "rudder", "influx_v1", "influx_v2", "influx_cli"] {
         let mut files: Vec<_> = std::fs::read_dir(root.join(client))
             .expect("captures")
@@ -169,24 +171,74 @@ fn captured_client_requests_are_accepted_as_the_clients_expect() {
             let bytes = std::fs::read(&f).expect("capture");
             let r = send_raw(d.http, &bytes);
             let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            let body = body_of(&bytes);
             let expected: &[u16] = if name.contains("_v1_batch") {
+                let v: serde_json::Value = serde_json::from_slice(&body).expect("captured JSON");
+                for m in v["batch"].as_array().expect("batch") {
+                    message_ids.insert(m["messageId"].as_str().expect("messageId").to_owned());
+                }
                 &[200]
             } else if name.contains("ping") {
                 &[204]
             } else if name.contains("query") {
                 &[200]
             } else {
-                // Line protocol: 204, or 400 listing lines the clients' own quirks break.
+                // Every logical line, as the parser counts them (a string may span lines).
+                sent += cxp_lp::lines(&body, cxp_lp::ParseOptions::default()).count() as u64;
                 &[204, 400]
             };
             assert!(expected.contains(&r.status), "{client}/{name}: {} {}", r.status, r.text());
-            seen += 1;
+            replayed += 1;
         }
     }
+    // collectd over UDP: milliseconds, said nowhere in the datagram.
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let mut datagrams: Vec<_> = std::fs::read_dir(root.join("collectd_udp"))
+        .expect("captures")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "bin"))
+        .collect();
+    datagrams.sort();
+    for f in &datagrams {
+        let bytes = std::fs::read(f).expect("datagram");
+        sent += cxp_lp::lines(&bytes, cxp_lp::ParseOptions::default()).count() as u64;
+        udp.send_to(&bytes, d.udp.expect("udp address")).expect("send");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
     d.stop();
-    assert!(seen >= 20, "{seen} captures replayed");
+    assert!(replayed >= 20 && !datagrams.is_empty(), "{replayed} requests, {} datagrams", datagrams.len());
+    let stats = ok(&["stats", "--data", path(dir.path())]);
+    let count = |key: &str| -> u64 {
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let kept = count("events") + count("quarantined");
+    assert!(sent > 50 && message_ids.len() > 10, "{sent} lines, {} messages", message_ids.len());
+    assert_eq!(kept, sent + message_ids.len() as u64, "lines and messages sent vs kept:\n{stats}");
     let identify = events(dir.path(), "identify");
     assert!(identify.iter().any(|e| e["fields"]["email"].as_str().is_some()), "{identify:?}");
+    let cpu = events(dir.path(), "cpu");
+    assert!(!cpu.is_empty());
+    // 13-digit millisecond timestamps read as milliseconds: a date in 2026, not 1970.
+    assert!(cpu.iter().all(|e| e["ts"].as_i64().is_some_and(|t| t > 1_700_000_000_000_000_000)), "{:?}", cpu[0]);
+}
+
+// The body of a captured HTTP request (after the blank line).
+fn body_of(request: &[u8]) -> Vec<u8> {
+    let start = request.windows(4).position(|w| w == b"\r\n\r\n").map_or(request.len(), |p| p + 4);
+    let head = String::from_utf8_lossy(&request[..start]).to_ascii_lowercase();
+    let body = &request[start..];
+    if head.contains("content-encoding: gzip") {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(body), &mut out).expect("gunzip");
+        out
+    } else {
+        body.to_vec()
+    }
 }
 
 #[test]
