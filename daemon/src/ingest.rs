@@ -33,6 +33,9 @@ pub enum IngestError {
 pub struct Ingest {
     store: Arc<Store>,
     permits: Arc<Semaphore>,
+    // TCP connections wait without limit: they may hold only part of the queue, so that HTTP
+    // clients (which give up after a few 503s and drop data) always find room.
+    stream_permits: Arc<Semaphore>,
     capacity: usize,
     stopping: AtomicBool,
     /// Counters for status and metrics.
@@ -49,14 +52,17 @@ impl std::fmt::Debug for Ingest {
 #[derive(Debug)]
 pub struct Slot {
     _permit: OwnedSemaphorePermit,
+    _stream: Option<OwnedSemaphorePermit>,
 }
 
 impl Ingest {
     /// A gate letting `capacity` batches to the writer at once.
     pub fn new(store: Arc<Store>, capacity: usize, metrics: Arc<Metrics>) -> Ingest {
+        let streams = (capacity - capacity / 4).max(1);
         Ingest {
             store,
             permits: Arc::new(Semaphore::new(capacity)),
+            stream_permits: Arc::new(Semaphore::new(streams)),
             capacity,
             stopping: AtomicBool::new(false),
             metrics,
@@ -105,14 +111,16 @@ impl Ingest {
                 }
             },
         };
-        Ok(Slot { _permit: permit })
+        Ok(Slot { _permit: permit, _stream: None })
     }
 
-    /// A place in the queue for data already received, granted even while stopping (a TCP
-    /// connection's buffered lines at shutdown), as long as the writer runs.
+    /// A place in the queue for a stream (TCP line protocol): waits as long as it takes, within
+    /// the stream share of the queue, and is granted even while stopping (lines already read
+    /// are written at shutdown), as long as the writer runs.
     pub async fn slot_draining(&self) -> Result<Slot, IngestError> {
+        let stream = self.stream_permits.clone().acquire_owned().await.map_err(|_| IngestError::ShuttingDown)?;
         let permit = self.permits.clone().acquire_owned().await.map_err(|_| IngestError::ShuttingDown)?;
-        Ok(Slot { _permit: permit })
+        Ok(Slot { _permit: permit, _stream: Some(stream) })
     }
 
     /// A place in the queue if one is free now (UDP, which cannot wait).
@@ -120,7 +128,7 @@ impl Ingest {
         if self.is_stopping() {
             return None;
         }
-        self.permits.clone().try_acquire_owned().ok().map(|p| Slot { _permit: p })
+        self.permits.clone().try_acquire_owned().ok().map(|p| Slot { _permit: p, _stream: None })
     }
 
     /// Builds a batch with `build` (parsing is CPU work, so it runs off the async workers),

@@ -308,3 +308,43 @@ fn tcp_lines_survive_long_lines_and_a_graceful_stop_cuts_no_line() {
     assert_eq!(views.len(), 1);
     assert_eq!(views[0]["fields"]["path"].as_str().map(str::len), Some(12_000));
 }
+
+#[test]
+fn an_overloaded_daemon_answers_503_with_retry_after_and_keeps_what_it_acknowledged() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("cxp.toml");
+    std::fs::write(&config, "[ingest]\nmax_in_flight = 1\noverload_wait_ms = 1\n").expect("config");
+    let data = dir.path().join("data");
+    let d = Daemon::start(&data, &["--config", path(&config)]);
+    let t = auth(&d.admin());
+    let http = d.http;
+    let workers: Vec<_> = (0..8u64)
+        .map(|w| {
+            let t = t.clone();
+            std::thread::spawn(move || {
+                let body: String = (0..5000)
+                    .map(|i| {
+                        format!(
+                            "order,customer=c-{i} amount=1,worker={w}i {}\n",
+                            1767225600000000000u64 + w * 10_000 + i
+                        )
+                    })
+                    .collect();
+                let r = crate::daemon::request(http, "POST", "/write?db=x", &[("Authorization", &t)], body.as_bytes());
+                (w, r.status, r.header("Retry-After").map(str::to_owned))
+            })
+        })
+        .collect();
+    let replies: Vec<_> = workers.into_iter().map(|w| w.join().expect("worker")).collect();
+    d.stop();
+    assert!(replies.iter().all(|(_, s, _)| matches!(s, 204 | 503)), "{replies:?}");
+    assert!(replies.iter().any(|(_, s, _)| *s == 204), "{replies:?}");
+    let busy: Vec<_> = replies.iter().filter(|(_, s, _)| *s == 503).collect();
+    assert!(!busy.is_empty(), "one slot and 8 writers at once: someone must be told to retry");
+    assert!(busy.iter().all(|(_, _, retry)| retry.as_deref() == Some("1")));
+    let stored = events(&data, "order");
+    for (w, status, _) in &replies {
+        let n = stored.iter().filter(|e| e["fields"]["worker"].as_i64() == Some(*w as i64)).count();
+        assert_eq!(n, if *status == 204 { 5000 } else { 0 }, "worker {w} answered {status}");
+    }
+}

@@ -109,12 +109,15 @@ async fn write_inner(
         },
     };
     let limit = state.config.config.ingest.max_body_bytes;
-    let input = match body::decode(headers, &body, limit) {
-        Ok(b) => b,
-        Err(e @ body::BodyError::TooLarge(_)) => return error(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()),
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    // Decompressing up to 64 MB is CPU work: off the async workers.
+    let h = headers.clone();
+    let decoded = tokio::task::spawn_blocking(move || body::decode(&h, &body, limit)).await;
+    let input = match decoded {
+        Ok(Ok(b)) => b,
+        Ok(Err(e @ body::BodyError::TooLarge(_))) => return error(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()),
+        Ok(Err(e)) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("task failed: {e}")),
     };
-    drop(body);
     let wait = std::time::Duration::from_millis(state.config.config.ingest.overload_wait_ms);
     let slot = match state.ingest.slot(Some(wait)).await {
         Ok(s) => s,

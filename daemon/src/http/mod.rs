@@ -50,12 +50,18 @@ pub fn router(state: AppState) -> Router {
     // Bodies are limited by each handler after decompression; this bound only stops a
     // client from streaming without end.
     let raw_limit = state.config.config.ingest.max_body_bytes.saturating_add(1 << 20);
-    Router::new()
-        .route("/ping", get(influx::ping).head(influx::ping))
+    // Ingest requests hold their bodies in memory: only so many are read at once, the others
+    // wait in their sockets (memory stays bounded however many clients upload).
+    let bodies = state.config.config.ingest.max_in_flight.saturating_mul(2).max(2);
+    let ingest = Router::new()
         .route("/write", post(influx::write_v1))
         .route("/api/v2/write", post(influx::write_v2))
-        .route("/query", get(influx::query).post(influx::query))
         .route("/v1/{kind}", post(segment::handle))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(bodies));
+    Router::new()
+        .merge(ingest)
+        .route("/ping", get(influx::ping).head(influx::ping))
+        .route("/query", get(influx::query).post(influx::query))
         .route("/health", get(api::health))
         .route("/ready", get(api::ready))
         .route("/metrics", get(api::metrics))
