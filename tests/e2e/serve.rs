@@ -118,6 +118,9 @@ fn segment_calls_are_stored_once_with_retries_and_limits_answered_400() {
     // The client did not see the reply and retries, gzipped, with a new sentAt.
     let r = d.request("POST", "/v1/batch", &[("Authorization", &basic), ("Content-Encoding", "gzip")], &gzip(batch));
     assert_eq!((r.status, r.json()["duplicates"].as_u64()), (200, Some(2)));
+    let u1 = d.request("GET", "/api/v1/customers/u-1", &[("Authorization", &format!("Bearer {t}"))], b"").json();
+    assert_eq!(u1["traits"]["name"]["value"], "Ann", "{u1}");
+    assert!(u1["traits"].get("message_id").is_none(), "delivery metadata is not a trait: {u1}");
     // The same messageId twice in one request: stored once (as Segment does), not a 503 loop.
     let twice = br#"{"batch":[{"type":"track","userId":"u-3","event":"view","messageId":"m-9"},{"type":"track","userId":"u-3","event":"view","messageId":"m-9"}]}"#;
     let r = d.request("POST", "/v1/batch", &[("Authorization", &basic)], twice);

@@ -182,7 +182,8 @@ impl Profile {
                     }
                     names.id_joined("consent", '.', k, scratch)
                 } else if identify || cfg.profile_fields.contains(*k) {
-                    if *k == "channel" {
+                    // Delivery metadata (the channel, a Segment messageId), not the person's.
+                    if matches!(*k, "channel" | "message_id") {
                         continue;
                     }
                     names.id(k)
