@@ -160,6 +160,15 @@ impl Tokens {
         Ok(())
     }
 
+    // Read-modify-write of the file by the daemon and `cxp token` at once must not lose an
+    // entry: an exclusive lock on a side file, released when the handle drops.
+    fn lock_file(&self) -> Result<std::fs::File, AuthError> {
+        let path = self.path.with_extension("lock");
+        let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io(&path))?;
+        f.lock().map_err(io(&path))?;
+        Ok(f)
+    }
+
     /// Every token (without secrets).
     pub fn list(&self) -> Vec<TokenEntry> {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).0.clone()
@@ -181,6 +190,7 @@ impl Tokens {
 
     /// Creates a token; returns its entry and the secret (shown once, stored only hashed).
     pub fn create(&self, role: Role, name: &str) -> Result<(TokenEntry, String), AuthError> {
+        let _lock = self.lock_file()?;
         self.reload()?;
         let bytes: [u8; 24] = rand::random();
         let secret: String = format!("cxp_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
@@ -197,6 +207,7 @@ impl Tokens {
 
     /// Revokes the token with short id `id`; false if there is none.
     pub fn revoke(&self, id: &str) -> Result<bool, AuthError> {
+        let _lock = self.lock_file()?;
         self.reload()?;
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let before = state.0.len();
