@@ -86,6 +86,17 @@ fn influx_writes_are_acknowledged_when_durable_and_bad_lines_are_listed() {
 
     let r = d.request("GET", "/api/v1/status", &[("Authorization", &format!("Bearer {t}"))], b"");
     assert_eq!(r.status, 200);
+    let status = r.json();
+    assert!(status["events_total"].as_u64().is_some_and(|n| n >= 4), "{status}");
+    assert!(status["latency"]["count"].as_u64().is_some_and(|n| n >= 3), "{status}");
+    let m = d.request("GET", "/metrics", &[("Authorization", &format!("Bearer {t}"))], b"").text();
+    for needle in [
+        "cxp_events_ingested_total",
+        "cxp_ack_latency_seconds{quantile=\"0.99\"}",
+        "cxp_http_requests_total{route=\"/write\",code=\"204\"}",
+    ] {
+        assert!(m.contains(needle), "{needle} missing from /metrics:\n{m}");
+    }
     d.stop();
     assert_eq!(events(dir.path(), "order").len(), 1);
     assert_eq!(events(dir.path(), "order")[0]["ts"], 1767225600000000000i64);
@@ -350,4 +361,17 @@ fn an_overloaded_daemon_answers_503_with_retry_after_and_keeps_what_it_acknowled
         let n = stored.iter().filter(|e| e["fields"]["worker"].as_i64() == Some(*w as i64)).count();
         assert_eq!(n, if *status == 204 { 5000 } else { 0 }, "worker {w} answered {status}");
     }
+}
+
+#[test]
+fn a_bad_configuration_is_refused_with_where_and_why() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("cxp.toml");
+    std::fs::write(&config, "[listen]\nhttp = \"127.0.0.1:0\"\nhtpp = \"x\"\n").expect("config");
+    let run = crate::util::cxp(&["serve", "--data", path(dir.path()), "--config", path(&config)]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("htpp") && run.stderr.contains("line 3"), "{}", run.stderr);
+    let run = crate::util::cxp(&["serve", "--data", path(dir.path()), "--http", "localhost"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("listen.http"), "{}", run.stderr);
 }
