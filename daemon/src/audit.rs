@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
@@ -25,15 +25,23 @@ impl Audit {
         Ok(Audit { file: Mutex::new(file) })
     }
 
-    /// Records that `who` did `action` on `target`. A failure to write is logged, not fatal:
-    /// refusing every request because the log's disk is full would be worse.
-    pub fn record(&self, who: &Principal, action: &str, target: &str) {
+    /// Records that `who` did `action` on `target`, durably (fsync), before the caller goes
+    /// on: a read of personal data that cannot be audited is refused by the caller.
+    pub async fn record(self: &Arc<Self>, who: &Principal, action: &str, target: &str) -> std::io::Result<()> {
         let ts =
             time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
         let line = json!({"ts": ts, "token": who.id, "name": who.name, "role": who.role.name(), "action": action, "target": target});
-        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = writeln!(f, "{line}") {
+        let this = Arc::clone(self);
+        let written = tokio::task::spawn_blocking(move || {
+            let mut f = this.file.lock().unwrap_or_else(|p| p.into_inner());
+            writeln!(f, "{line}")?;
+            f.sync_data()
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+        if let Err(e) = &written {
             tracing::error!(error = %e, "cannot write the audit log");
         }
+        written
     }
 }

@@ -146,6 +146,7 @@ fn segment_calls_are_stored_once_with_retries_and_limits_answered_400() {
     assert!(r.json()["error"].as_str().unwrap_or_default().contains("32 KB"), "{}", r.text());
     assert_eq!(d.request("POST", "/v1/batch", &[("Authorization", &basic)], b"{not json").status, 400);
     assert_eq!(d.request("POST", "/v1/batch", &[], br#"{"batch":[]}"#).status, 401);
+    assert_eq!(d.request("POST", "/v1/batch", &[], b"{not json").status, 401, "no token, no way to read one");
     assert_eq!(d.request("POST", "/v1/nothing", &[("Authorization", &basic)], b"{}").status, 404);
     d.stop();
     assert_eq!(events(dir.path(), "order").len(), 1);

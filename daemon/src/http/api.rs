@@ -214,7 +214,9 @@ pub async fn quarantine(
         Ok(e) => e,
         Err(r) => return r,
     };
-    state.audit.record(&who, "read quarantine", &format!("after {after}, {} lines", entries.len()));
+    if state.audit.record(&who, "read quarantine", &format!("after {after}, {} lines", entries.len())).await.is_err() {
+        return audit_down();
+    }
     let docs: Vec<QuarantineDoc> = entries
         .into_iter()
         .map(|e| QuarantineDoc {
@@ -250,7 +252,9 @@ pub async fn replay(State(state): State<AppState>, headers: HeaderMap, body: axu
         }
     };
     let target = req.ids.as_ref().map_or("all".to_owned(), |ids| format!("{ids:?}"));
-    state.audit.record(&who, "replay quarantine", &target);
+    if state.audit.record(&who, "replay quarantine", &target).await.is_err() {
+        return audit_down();
+    }
     let store = state.ingest.store().clone();
     match blocking(move || store.replay_quarantine(req.ids.as_deref())).await {
         Ok(r) => json(&serde_json::json!({"stored": r.stored, "still_rejected": r.still_rejected})),
@@ -301,7 +305,9 @@ pub async fn search(State(state): State<AppState>, headers: HeaderMap, Query(q):
         Err(r) => return r,
     };
     if who.role.sees_pii() {
-        state.audit.record(&who, "search customers", &query);
+        if state.audit.record(&who, "search customers", &query).await.is_err() {
+            return audit_down();
+        }
     } else {
         for h in &mut doc.hits {
             if let Some((kind, value)) = h.customer.as_ref().and_then(|c| c.split_once('=')) {
@@ -333,12 +339,27 @@ fn parse_at(at: Option<&str>) -> Result<Option<i64>, Response> {
         .ok_or_else(|| error(StatusCode::BAD_REQUEST, format!("invalid at={at:?}: use RFC 3339 or nanoseconds")))
 }
 
-fn audit_or_mask<T>(state: &AppState, who: &Principal, what: &str, id: &str, doc: &mut T, mask: impl FnOnce(&mut T)) {
+// Unmasked for roles that see personal data (audited first: no audit, no data), masked for
+// the others.
+async fn audit_or_mask<T>(
+    state: &AppState,
+    who: &Principal,
+    what: &str,
+    id: &str,
+    doc: &mut T,
+    mask: impl FnOnce(&mut T),
+) -> Result<(), Response> {
     if who.role.sees_pii() {
-        state.audit.record(who, what, id);
+        state.audit.record(who, what, id).await.map_err(|_| audit_down())
     } else {
         mask(doc);
+        Ok(())
     }
+}
+
+/// The reply when the audit log cannot be written: retryable, and no personal data.
+pub(crate) fn audit_down() -> Response {
+    super::retry_later(StatusCode::SERVICE_UNAVAILABLE, "the audit log cannot be written; try again later")
 }
 
 /// `GET /api/v1/customers/{id}?at=&events=`: the 360 view by any identifier.
@@ -365,7 +386,9 @@ pub async fn customer(
         Err(r) => return r,
     };
     let pii = masker(&state);
-    audit_or_mask(&state, &who, "read customer", &id, &mut doc, |d| d.mask(&pii));
+    if let Err(r) = audit_or_mask(&state, &who, "read customer", &id, &mut doc, |d| d.mask(&pii)).await {
+        return r;
+    }
     json(&doc)
 }
 
@@ -401,7 +424,12 @@ pub async fn customer_events(
         Err(r) => return r,
     };
     let pii = masker(&state);
-    audit_or_mask(&state, &who, "read customer events", &id, &mut docs, |d| d.iter_mut().for_each(|e| e.mask(&pii)));
+    if let Err(r) =
+        audit_or_mask(&state, &who, "read customer events", &id, &mut docs, |d| d.iter_mut().for_each(|e| e.mask(&pii)))
+            .await
+    {
+        return r;
+    }
     json(&docs)
 }
 
@@ -440,7 +468,9 @@ pub async fn create_token(State(state): State<AppState>, headers: HeaderMap, bod
     let name = req.get("name").cloned().unwrap_or_default();
     match state.tokens.create(role, &name) {
         Ok((entry, secret)) => {
-            state.audit.record(&who, "create token", &format!("{} ({}, {})", entry.id, role.name(), name));
+            // Done already: a failed audit write is logged (by `record`), not undone.
+            let _ =
+                state.audit.record(&who, "create token", &format!("{} ({}, {})", entry.id, role.name(), name)).await;
             (StatusCode::CREATED, axum::Json(token_doc(&entry, Some(secret)))).into_response()
         }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -455,7 +485,7 @@ pub async fn revoke_token(State(state): State<AppState>, headers: HeaderMap, Pat
     };
     match state.tokens.revoke(&id) {
         Ok(true) => {
-            state.audit.record(&who, "revoke token", &id);
+            let _ = state.audit.record(&who, "revoke token", &id).await;
             StatusCode::NO_CONTENT.into_response()
         }
         Ok(false) => error(StatusCode::NOT_FOUND, format!("no token {id:?}")),

@@ -78,7 +78,9 @@ pub async fn export(State(state): State<AppState>, headers: HeaderMap, Path(id):
     .await;
     match doc {
         Ok(Ok(Some(doc))) => {
-            state.audit.record(&who, "export customer", &id);
+            if state.audit.record(&who, "export customer", &id).await.is_err() {
+                return super::api::audit_down();
+            }
             axum::Json(doc).into_response()
         }
         Ok(Ok(None)) => error(StatusCode::NOT_FOUND, format!("no customer with the identifier {id:?}")),
@@ -155,11 +157,9 @@ pub async fn set_consent(
         .await;
     match written {
         Ok(r) if r.accepted == 1 => {
-            state.audit.record(
-                &who,
-                "set consent",
-                &format!("{id}: {}", serde_json::to_string(&given).unwrap_or_default()),
-            );
+            let what = format!("{id}: {}", serde_json::to_string(&given).unwrap_or_default());
+            // Stored already: a failed audit write is logged (by `record`), not undone.
+            let _ = state.audit.record(&who, "set consent", &what).await;
             (StatusCode::OK, axum::Json(json!({"stored": true}))).into_response()
         }
         Ok(r) => error(

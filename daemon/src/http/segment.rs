@@ -34,26 +34,33 @@ async fn handle_inner(state: &AppState, kind: &str, headers: &HeaderMap, body: B
     if kind != "batch" && !TYPES.contains(&kind) {
         return error(StatusCode::NOT_FOUND, format!("no endpoint /v1/{kind}: use batch, {}", TYPES.join(", ")));
     }
-    // Decoded up to a little over the batch limit, so that the limit is reported as such.
-    let input = match body::decode(headers, &body, MAX_BATCH_BYTES + 1) {
-        Ok(b) => b,
-        Err(body::BodyError::TooLarge(_)) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("request is over the limit of {} KB", MAX_BATCH_BYTES / 1024),
-            );
-        }
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
-    };
+    // A token in the headers is checked first; without one, the body's writeKey is the only
+    // way in, and a body that cannot be read has none (401, not 400).
+    let by_header = credentials::authenticate(&state.tokens, &credentials::candidates(headers, &HashMap::new()));
+    // Decompressing and parsing 500 KB of JSON is CPU work: off the async workers. Decoded up
+    // to a little over the batch limit, so that the limit is reported as such.
     let received = cxp_store::now_ns();
-    let parsed = match segment::parse(&input, kind, received) {
-        Ok(p) => p,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    let (h, route) = (headers.clone(), kind.to_owned());
+    let parsed = tokio::task::spawn_blocking(move || match body::decode(&h, &body, MAX_BATCH_BYTES + 1) {
+        Ok(input) => segment::parse(&input, &route, received).map_err(|e| e.to_string()),
+        Err(body::BodyError::TooLarge(_)) => Err(format!("request is over the limit of {} KB", MAX_BATCH_BYTES / 1024)),
+        Err(e) => Err(e.to_string()),
+    })
+    .await;
+    let parsed = match parsed {
+        Ok(Ok(p)) => Some(p),
+        Ok(Err(message)) if !state.config.ingest_auth || by_header.is_some() => {
+            return error(StatusCode::BAD_REQUEST, message);
+        }
+        Ok(Err(_)) => None,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("task failed: {e}")),
     };
     if state.config.ingest_auth {
-        let mut candidates = credentials::candidates(headers, &HashMap::new());
-        candidates.extend(parsed.write_key.clone());
-        match credentials::authenticate(&state.tokens, &candidates) {
+        let who = by_header.or_else(|| {
+            let key = parsed.as_ref()?.write_key.clone()?;
+            credentials::authenticate(&state.tokens, &[key])
+        });
+        match who {
             None => return error(StatusCode::UNAUTHORIZED, "invalid write key"),
             Some(p) if !p.role.can_ingest() => {
                 return error(StatusCode::FORBIDDEN, format!("the {} role may not write", p.role.name()));
@@ -61,6 +68,7 @@ async fn handle_inner(state: &AppState, kind: &str, headers: &HeaderMap, body: B
             Some(_) => {}
         }
     }
+    let Some(parsed) = parsed else { return error(StatusCode::UNAUTHORIZED, "invalid write key") };
     // Deduplicate on messageId: a retry of a stored message is acknowledged, not stored again;
     // a message repeated within the request is stored once, as Segment does.
     let mut fresh = Vec::with_capacity(parsed.messages.len());
