@@ -376,3 +376,38 @@ fn a_bad_configuration_is_refused_with_where_and_why() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("listen.http"), "{}", run.stderr);
 }
+
+#[test]
+fn an_overloaded_daemon_answers_segment_clients_429_which_they_wait_out() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("cxp.toml");
+    std::fs::write(&config, "[ingest]\nmax_in_flight = 1\noverload_wait_ms = 1\n").expect("config");
+    let data = dir.path().join("data");
+    let d = Daemon::start(&data, &["--config", path(&config)]);
+    let t = format!("Bearer {}", d.admin());
+    let http = d.http;
+    let workers: Vec<_> = (0..8u64)
+        .map(|w| {
+            let t = t.clone();
+            std::thread::spawn(move || {
+                let items: Vec<String> = (0..2000)
+                    .map(|i| format!(r#"{{"type":"track","userId":"c-{i}","event":"view","messageId":"w{w}-{i}","properties":{{"worker":{w}}}}}"#))
+                    .collect();
+                let body = format!(r#"{{"batch":[{}]}}"#, items.join(","));
+                let r = crate::daemon::request(http, "POST", "/v1/batch", &[("Authorization", &t)], body.as_bytes());
+                (w, r.status, r.header("Retry-After").map(str::to_owned))
+            })
+        })
+        .collect();
+    let replies: Vec<_> = workers.into_iter().map(|w| w.join().expect("worker")).collect();
+    d.stop();
+    assert!(replies.iter().all(|(_, s, _)| matches!(s, 200 | 429)), "{replies:?}");
+    let busy: Vec<_> = replies.iter().filter(|(_, s, _)| *s == 429).collect();
+    assert!(!busy.is_empty() && busy.len() < replies.len(), "{replies:?}");
+    assert!(busy.iter().all(|(_, _, retry)| retry.as_deref() == Some("1")));
+    let stored = events(&data, "view");
+    for (w, status, _) in &replies {
+        let n = stored.iter().filter(|e| e["fields"]["worker"].as_i64() == Some(*w as i64)).count();
+        assert_eq!(n, if *status == 200 { 2000 } else { 0 }, "worker {w} answered {status}");
+    }
+}

@@ -15,6 +15,7 @@ use cxp_store::Batch;
 
 use super::{AppState, body, credentials, error, ingest_error, retry_later};
 use crate::dedup::Seen;
+use crate::ingest::IngestError;
 use crate::segment::{self, MAX_BATCH_BYTES, TYPES};
 
 /// `POST /v1/{kind}`.
@@ -89,7 +90,7 @@ async fn handle_inner(state: &AppState, kind: &str, headers: &HeaderMap, body: B
     let ids: Vec<String> = fresh.iter().map(|m| m.id.clone()).collect();
     if busy {
         state.dedup.settle(ids.iter().map(String::as_str), false);
-        return retry_later(StatusCode::SERVICE_UNAVAILABLE, "the same messageId is being written by another request");
+        return retry_later(StatusCode::TOO_MANY_REQUESTS, "the same messageId is being written by another request");
     }
     let refused = parsed.refused;
     if fresh.is_empty() && refused.is_empty() {
@@ -120,6 +121,11 @@ async fn handle_inner(state: &AppState, kind: &str, headers: &HeaderMap, body: B
     });
     match write.await {
         Ok(Ok(receipt)) => reply(duplicates, receipt.accepted, super::rejected_lines(&receipt.rejected)),
+        // Segment's client waits out a 429 without spending one of its retries (a 503 spends
+        // one, and the batch is dropped after ten): busy and stopping are 429 here.
+        Ok(Err(e @ (IngestError::Overloaded | IngestError::ShuttingDown))) => {
+            retry_later(StatusCode::TOO_MANY_REQUESTS, e.to_string())
+        }
         Ok(Err(e)) => ingest_error(&e),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("write task failed: {e}")),
     }
