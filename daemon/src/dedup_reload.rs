@@ -12,14 +12,10 @@ use crate::dedup::Dedup;
 pub fn reload(store: &Store, dedup: &Dedup, window: Duration) -> cxp_store::Result<usize> {
     let from = cxp_store::now_ns().saturating_sub(i64::try_from(window.as_nanos()).unwrap_or(i64::MAX));
     let mut n = 0;
-    for m in store.measurements()? {
-        let has_ids = store
-            .schemas()?
-            .iter()
-            .any(|(name, schema)| *name == m && schema.columns.iter().any(|c| c.name == "message_id"));
-        if !has_ids {
-            continue;
-        }
+    // Only measurements whose schema has the field: the catalog is read once.
+    let with_ids =
+        store.schemas()?.into_iter().filter(|(_, schema)| schema.columns.iter().any(|c| c.name == "message_id"));
+    for (m, _) in with_ids {
         let events = store.events(&EventFilter { measurement: Some(m), from: Some(from), ..EventFilter::default() })?;
         let ids: Vec<&str> = events
             .iter()

@@ -138,7 +138,8 @@ pub fn parse(body: &[u8], route: &str, now_ns: i64) -> Result<Parsed, RequestErr
     Ok(out)
 }
 
-fn parse_time(s: &str) -> Option<i64> {
+/// An RFC 3339 time in ns since the epoch.
+pub(crate) fn parse_time(s: &str) -> Option<i64> {
     let t = time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339).ok()?;
     i64::try_from(t.unix_timestamp_nanos()).ok()
 }

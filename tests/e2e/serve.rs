@@ -326,41 +326,51 @@ fn tcp_lines_survive_long_lines_and_a_graceful_stop_cuts_no_line() {
 
 #[test]
 fn an_overloaded_daemon_answers_503_with_retry_after_and_keeps_what_it_acknowledged() {
+    let body = |w: u64| -> String {
+        (0..5000u64)
+            .map(|i| format!("order,customer=c-{i} amount=1,worker={w}i {}\n", 1767225600000000000u64 + w * 10_000 + i))
+            .collect()
+    };
+    overload("/write?db=x", "Token", body, ("order", 5000), (204, 503));
+}
+
+// Eight writers at once against one writer slot that waits 1 ms: every reply is `ok` or
+// `busy` (with Retry-After), some of each, and exactly the acknowledged requests' events
+// (`per_request` of `measurement`, tagged with their worker) are stored.
+fn overload(
+    route: &str,
+    scheme: &str,
+    body: fn(u64) -> String,
+    (measurement, per_request): (&str, usize),
+    (ok, busy): (u16, u16),
+) {
     let dir = tempfile::tempdir().expect("dir");
     let config = dir.path().join("cxp.toml");
     std::fs::write(&config, "[ingest]\nmax_in_flight = 1\noverload_wait_ms = 1\n").expect("config");
     let data = dir.path().join("data");
     let d = Daemon::start(&data, &["--config", path(&config)]);
-    let t = auth(&d.admin());
+    let t = format!("{scheme} {}", d.admin());
     let http = d.http;
     let workers: Vec<_> = (0..8u64)
         .map(|w| {
-            let t = t.clone();
+            let (t, route) = (t.clone(), route.to_owned());
             std::thread::spawn(move || {
-                let body: String = (0..5000)
-                    .map(|i| {
-                        format!(
-                            "order,customer=c-{i} amount=1,worker={w}i {}\n",
-                            1767225600000000000u64 + w * 10_000 + i
-                        )
-                    })
-                    .collect();
-                let r = crate::daemon::request(http, "POST", "/write?db=x", &[("Authorization", &t)], body.as_bytes());
+                let r = crate::daemon::request(http, "POST", &route, &[("Authorization", &t)], body(w).as_bytes());
                 (w, r.status, r.header("Retry-After").map(str::to_owned))
             })
         })
         .collect();
     let replies: Vec<_> = workers.into_iter().map(|w| w.join().expect("worker")).collect();
     d.stop();
-    assert!(replies.iter().all(|(_, s, _)| matches!(s, 204 | 503)), "{replies:?}");
-    assert!(replies.iter().any(|(_, s, _)| *s == 204), "{replies:?}");
-    let busy: Vec<_> = replies.iter().filter(|(_, s, _)| *s == 503).collect();
-    assert!(!busy.is_empty(), "one slot and 8 writers at once: someone must be told to retry");
-    assert!(busy.iter().all(|(_, _, retry)| retry.as_deref() == Some("1")));
-    let stored = events(&data, "order");
+    assert!(replies.iter().all(|(_, s, _)| *s == ok || *s == busy), "{replies:?}");
+    assert!(replies.iter().any(|(_, s, _)| *s == ok), "{replies:?}");
+    let told: Vec<_> = replies.iter().filter(|(_, s, _)| *s == busy).collect();
+    assert!(!told.is_empty(), "one slot and 8 writers at once: someone must be told to retry");
+    assert!(told.iter().all(|(_, _, retry)| retry.as_deref() == Some("1")));
+    let stored = events(&data, measurement);
     for (w, status, _) in &replies {
         let n = stored.iter().filter(|e| e["fields"]["worker"].as_i64() == Some(*w as i64)).count();
-        assert_eq!(n, if *status == 204 { 5000 } else { 0 }, "worker {w} answered {status}");
+        assert_eq!(n, if *status == ok { per_request } else { 0 }, "worker {w} answered {status}");
     }
 }
 
@@ -379,35 +389,11 @@ fn a_bad_configuration_is_refused_with_where_and_why() {
 
 #[test]
 fn an_overloaded_daemon_answers_segment_clients_429_which_they_wait_out() {
-    let dir = tempfile::tempdir().expect("dir");
-    let config = dir.path().join("cxp.toml");
-    std::fs::write(&config, "[ingest]\nmax_in_flight = 1\noverload_wait_ms = 1\n").expect("config");
-    let data = dir.path().join("data");
-    let d = Daemon::start(&data, &["--config", path(&config)]);
-    let t = format!("Bearer {}", d.admin());
-    let http = d.http;
-    let workers: Vec<_> = (0..8u64)
-        .map(|w| {
-            let t = t.clone();
-            std::thread::spawn(move || {
-                let items: Vec<String> = (0..2000)
-                    .map(|i| format!(r#"{{"type":"track","userId":"c-{i}","event":"view","messageId":"w{w}-{i}","properties":{{"worker":{w}}}}}"#))
-                    .collect();
-                let body = format!(r#"{{"batch":[{}]}}"#, items.join(","));
-                let r = crate::daemon::request(http, "POST", "/v1/batch", &[("Authorization", &t)], body.as_bytes());
-                (w, r.status, r.header("Retry-After").map(str::to_owned))
-            })
-        })
-        .collect();
-    let replies: Vec<_> = workers.into_iter().map(|w| w.join().expect("worker")).collect();
-    d.stop();
-    assert!(replies.iter().all(|(_, s, _)| matches!(s, 200 | 429)), "{replies:?}");
-    let busy: Vec<_> = replies.iter().filter(|(_, s, _)| *s == 429).collect();
-    assert!(!busy.is_empty() && busy.len() < replies.len(), "{replies:?}");
-    assert!(busy.iter().all(|(_, _, retry)| retry.as_deref() == Some("1")));
-    let stored = events(&data, "view");
-    for (w, status, _) in &replies {
-        let n = stored.iter().filter(|e| e["fields"]["worker"].as_i64() == Some(*w as i64)).count();
-        assert_eq!(n, if *status == 200 { 2000 } else { 0 }, "worker {w} answered {status}");
-    }
+    let body = |w: u64| -> String {
+        let items: Vec<String> = (0..2000)
+            .map(|i| format!(r#"{{"type":"track","userId":"c-{i}","event":"view","messageId":"w{w}-{i}","properties":{{"worker":{w}}}}}"#))
+            .collect();
+        format!(r#"{{"batch":[{}]}}"#, items.join(","))
+    };
+    overload("/v1/batch", "Bearer", body, ("view", 2000), (200, 429));
 }

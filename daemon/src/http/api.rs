@@ -332,9 +332,7 @@ fn parse_at(at: Option<&str>) -> Result<Option<i64>, Response> {
     if let Ok(ns) = at.parse::<i64>() {
         return Ok(Some(ns));
     }
-    time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .and_then(|t| i64::try_from(t.unix_timestamp_nanos()).ok())
+    crate::segment::parse_time(at)
         .map(Some)
         .ok_or_else(|| error(StatusCode::BAD_REQUEST, format!("invalid at={at:?}: use RFC 3339 or nanoseconds")))
 }
