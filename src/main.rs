@@ -27,8 +27,11 @@ enum Command {
     Events(cmd::events::Args),
     /// Lists, fixes and replays the lines the store refused.
     Quarantine(cmd::quarantine::Args),
-    /// Finishes pending merges and compacts the store file.
+    /// Finishes pending merges and rewrites the store file without freed space (erased data
+    /// included); merges the search index.
     Compact(DataArg),
+    /// Erases everything held about a person (all linked identifiers); lists receipts.
+    Erase(cmd::erase::Args),
     /// Finds customers by name, identifier or what they wrote (Chinese or English).
     Search(cmd::search::Args),
     /// The 360 view of one customer (by any identifier), as JSON.
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Events(args) => cmd::events::run(args),
         Command::Quarantine(args) => cmd::quarantine::run(args),
         Command::Compact(args) => cmd::compact::run(&args.data),
+        Command::Erase(args) => cmd::erase::run(args),
         Command::Stats(args) => cmd::compact::stats(&args),
         Command::Dict(command) => cmd::dict::run(command),
         Command::Identity(command) => cmd::identity::run(command),

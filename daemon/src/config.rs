@@ -54,6 +54,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The event store.
     pub store: StoreConfig,
+    /// Privacy.
+    pub privacy: PrivacyConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -113,6 +115,21 @@ pub struct StoreConfig {
     pub search: bool,
     /// redb page cache, bytes.
     pub cache_bytes: usize,
+}
+
+/// Privacy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// Refuse, from then on, events carrying an identifier of an erased or opted-out customer
+    /// (counted in `cxp_suppressed_total`, not stored, not quarantined).
+    pub suppression: bool,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        PrivacyConfig { suppression: true }
+    }
 }
 
 /// Logging.

@@ -155,6 +155,7 @@ impl Ingest {
         };
         let reasons: Vec<String> = receipt.rejected.iter().map(|r| r.reason.clone()).collect();
         self.metrics.stored(receipt.accepted, &reasons, arrived.elapsed());
+        self.metrics.suppressed.fetch_add(receipt.suppressed, Ordering::Relaxed);
         Ok(receipt)
     }
 }

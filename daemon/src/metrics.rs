@@ -25,6 +25,8 @@ pub struct Metrics {
     pub overloaded: AtomicU64,
     /// UDP datagrams dropped because ingest was behind.
     pub udp_dropped: AtomicU64,
+    /// Events refused because they carry an erased or opted-out identifier.
+    pub suppressed: AtomicU64,
     /// Batches on their way to the writer.
     pub in_flight: AtomicU64,
     /// Open TCP line-protocol connections.
@@ -45,6 +47,7 @@ impl Default for Metrics {
             rejects: AtomicU64::new(0),
             overloaded: AtomicU64::new(0),
             udp_dropped: AtomicU64::new(0),
+            suppressed: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             tcp_connections: AtomicU64::new(0),
             requests: Mutex::default(),

@@ -92,6 +92,7 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
         dictionary: dictionary(&config.config.store.dictionary)?,
         search: config.config.store.search,
         cache_bytes: config.config.store.cache_bytes,
+        suppression: config.config.privacy.suppression,
         ..StoreOptions::default()
     };
     let store = {

@@ -3,6 +3,7 @@
 pub mod compact;
 pub mod customer;
 pub mod dict;
+pub mod erase;
 pub mod events;
 pub mod generate;
 pub mod identity;

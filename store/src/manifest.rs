@@ -14,6 +14,9 @@ use crate::part::PartInfo;
 pub struct Manifest {
     /// Measurement -> parts.
     pub parts: BTreeMap<String, Vec<Arc<PartInfo>>>,
+    /// Customer keys being erased: their rows may still be in parts (an erasure rewrites
+    /// them after hiding them), and every scan leaves them out.
+    pub(crate) hidden: Arc<roaring::RoaringBitmap>,
 }
 
 impl Manifest {

@@ -126,14 +126,21 @@ type ChunkTable = ReadOnlyTable<(u64, u32), &'static [u8]>;
 /// An iterator of column batches over a consistent snapshot.
 pub struct Scan {
     table: Option<ChunkTable>,
-    work: VecDeque<(Arc<PartInfo>, u32)>,
+    // Part, chunk, and the customers of the part to leave out (being erased).
+    work: VecDeque<(Arc<PartInfo>, u32, Option<Arc<RoaringBitmap>>)>,
     request: ScanRequest,
     // Keeps the snapshot alive for as long as the scan runs.
     _txn: ReadTransaction,
 }
 
 impl Scan {
-    pub(crate) fn new(parts: Vec<Arc<PartInfo>>, txn: ReadTransaction, request: ScanRequest) -> Result<Scan> {
+    /// A scan of `parts` that leaves out the customers in `hidden`.
+    pub(crate) fn new(
+        parts: Vec<Arc<PartInfo>>,
+        hidden: &Arc<RoaringBitmap>,
+        txn: ReadTransaction,
+        request: ScanRequest,
+    ) -> Result<Scan> {
         let table = match txn.open_table(PIECES) {
             Ok(t) => Some(t),
             Err(redb::TableError::TableDoesNotExist(_)) => None,
@@ -150,9 +157,10 @@ impl Scan {
             {
                 continue;
             }
+            let hide = (!hidden.is_disjoint(&part.bitmap)).then(|| Arc::clone(hidden));
             for (i, chunk) in m.chunks.iter().enumerate() {
                 if request.chunk_matches(chunk) {
-                    work.push_back((Arc::clone(&part), i as u32));
+                    work.push_back((Arc::clone(&part), i as u32, hide.clone()));
                 }
             }
         }
@@ -164,7 +172,7 @@ impl Scan {
         self.work.len()
     }
 
-    fn read(&self, part: &PartInfo, chunk: u32) -> Result<Option<ColumnBatch>> {
+    fn read(&self, part: &PartInfo, chunk: u32, hide: Option<&RoaringBitmap>) -> Result<Option<ColumnBatch>> {
         let Some(table) = &self.table else { return Ok(None) };
         let meta = &part.meta;
         let cm = &meta.chunks[chunk as usize];
@@ -174,9 +182,9 @@ impl Scan {
             move |source| StoreError::Chunk { part: meta.id, chunk, column: name, source }
         };
         let req = &self.request;
-        let need_filter = !req.chunk_inside(cm);
+        let need_filter = !req.chunk_inside(cm) || hide.is_some();
         let need_ts = req.with_ts || req.with_seq || need_filter;
-        let need_ck = req.with_ck || (need_filter && req.customers.is_some());
+        let need_ck = req.with_ck || (need_filter && (req.customers.is_some() || hide.is_some()));
         let ts: Vec<i64> =
             if need_ts { decode_system(blob(COL_TS)?.bytes()).map_err(sys_err("ts"))? } else { Vec::new() };
         // Merged parts store seq relative to ts, so it is decoded before the rows are picked.
@@ -198,6 +206,7 @@ impl Scan {
             (0..cm.rows as usize)
                 .filter(|&r| ts[r] >= req.from && ts[r] < req.to)
                 .filter(|&r| req.customers.as_ref().is_none_or(|c| c.contains(ck[r])))
+                .filter(|&r| hide.is_none_or(|h| !h.contains(ck[r])))
                 .collect()
         });
         if rows.as_ref().is_some_and(Vec::is_empty) {
@@ -242,8 +251,8 @@ impl Iterator for Scan {
     type Item = Result<ColumnBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while let Some((part, chunk)) = self.work.pop_front() {
-            match self.read(&part, chunk) {
+        while let Some((part, chunk, hide)) = self.work.pop_front() {
+            match self.read(&part, chunk, hide.as_deref()) {
                 Ok(Some(batch)) => return Some(Ok(batch)),
                 Ok(None) => continue,
                 Err(e) => return Some(Err(e)),

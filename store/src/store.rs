@@ -51,6 +51,9 @@ pub struct StoreOptions {
     /// Data dictionary applied to every batch before it reaches the writer (aliases,
     /// normalisation, hard rules to the quarantine), and naming the identifier fields.
     pub dictionary: crate::dict::DictionaryChoice,
+    /// Refuse events carrying an identifier of an erased or opted-out customer (and keep
+    /// digests of erased identifiers to recognise them).
+    pub suppression: bool,
 }
 
 impl Default for StoreOptions {
@@ -65,6 +68,7 @@ impl Default for StoreOptions {
             checkpoint_every: std::time::Duration::from_secs(30),
             search: false,
             search_commit_every: std::time::Duration::from_secs(1),
+            suppression: true,
         }
     }
 }
@@ -130,7 +134,10 @@ impl Store {
         init_format(&db, &path)?;
         let dictionary = choose_dictionary(&db, &options.dictionary, &path)?;
         let plan = identity_plan(&db, dictionary.as_deref())?;
-        let (catalog, counters, manifest, identity, splits) = load(&db)?;
+        let (catalog, counters, mut manifest, identity, splits) = load(&db)?;
+        // Unfinished erasures stay hidden until `finish_erasures` below completes them.
+        manifest.hidden = Arc::new(crate::erase::pending_keys(&db)?);
+        let suppression = crate::suppress::Suppression::load(&db, options.suppression)?;
         let profiles = load_profiles(&db, &manifest, &identity, dictionary.as_deref())?;
         let shared = Arc::new(Shared {
             db,
@@ -161,7 +168,7 @@ impl Store {
         let writer = Writer {
             shared: Arc::clone(&shared),
             catalog,
-            resolver: Resolver::new(plan, splits),
+            resolver: Resolver::new(plan, splits, suppression),
             counters,
             max_group_events: options.max_group_events,
             checkpoint_every: options.checkpoint_every,
@@ -185,7 +192,7 @@ impl Store {
         } else {
             None
         };
-        Ok(Store {
+        let store = Store {
             shared,
             path,
             tx: Some(tx),
@@ -196,7 +203,9 @@ impl Store {
             search,
             search_tx,
             indexer,
-        })
+        };
+        store.finish_erasures()?;
+        Ok(store)
     }
 
     /// The data dictionary applied at ingest, if any.
@@ -236,7 +245,7 @@ impl Store {
     pub fn scan(&self, request: ScanRequest) -> Result<Scan> {
         let (manifest, txn) = self.shared.snapshot()?;
         let parts = manifest.parts.get(&request.measurement).cloned().unwrap_or_default();
-        Scan::new(parts, txn, request)
+        Scan::new(parts, &manifest.hidden, txn, request)
     }
 
     /// Measurements that have stored events.
@@ -410,8 +419,9 @@ impl Store {
         Ok(())
     }
 
-    /// Merges everything, then rewrites the redb file to release the space freed by merges
-    /// (redb only returns free pages to the OS on compaction).
+    /// Merges everything, then copies the live data into a new redb file that replaces the
+    /// old one: the space freed by merges is released, and no byte of deleted data (erased
+    /// customers included) is left in the file. Also merges the search index's segments.
     pub fn compact(mut self) -> Result<u64> {
         let merges = self.merge_all()?;
         self.shutdown();
@@ -430,8 +440,29 @@ impl Store {
                 plan,
             }),
         );
-        let mut shared = Arc::try_unwrap(shared).map_err(|_| StoreError::Format("store still in use".into()))?;
-        while shared.db.compact()? {}
+        let shared = Arc::try_unwrap(shared).map_err(|_| StoreError::Format("store still in use".into()))?;
+        // A copy rather than redb's own compaction: freed pages (of erased customers, of
+        // merged parts) keep their old bytes until overwritten, and a fresh file has none.
+        let fresh = self.path.with_extension("redb.compacting");
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| StoreError::Io { path, source }
+        };
+        match std::fs::remove_file(&fresh) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&fresh)(e)),
+        }
+        {
+            let to = Database::builder().create(&fresh)?;
+            crate::tables::copy_all(&shared.db, &to)?;
+        }
+        drop(shared);
+        std::fs::rename(&fresh, &self.path).map_err(io(&self.path))?;
+        if let Some(dir) = self.path.parent() {
+            std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
+            crate::search::indexer::compact(dir)?;
+        }
         Ok(merges)
     }
 
@@ -510,6 +541,9 @@ fn init_format(db: &Database, path: &Path) -> Result<()> {
         txn.open_table(BLOCKED)?;
         txn.open_table(SPLITS)?;
         txn.open_table(crate::tables::PROFILES)?;
+        txn.open_table(crate::tables::ERASURES)?;
+        txn.open_table(crate::tables::SUPPRESSED)?;
+        txn.open_table(crate::tables::OPTED_OUT)?;
     }
     txn.commit()?;
     Ok(())

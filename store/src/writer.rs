@@ -55,6 +55,9 @@ pub struct WriteReceipt {
     pub rejected: Vec<Reject>,
     /// First and last sequence number given to the accepted events.
     pub seqs: Option<(u64, u64)>,
+    /// Events refused because an identifier they carry is suppressed (erased or opted out):
+    /// counted only, as keeping them anywhere would keep what the person asked to remove.
+    pub suppressed: u64,
 }
 
 /// A finished merge: parts to drop and the parts that replace them.
@@ -80,13 +83,44 @@ pub(crate) enum Request {
         reason: String,
         reply: SyncSender<Result<Link>>,
     },
+    // The requests below run alone, between group commits (see `erase.rs`).
+    Erase {
+        root: Ck,
+        by: String,
+        reply: SyncSender<Result<Option<crate::erase::ErasureReceipt>>>,
+    },
+    EraseFinish {
+        receipt: crate::erase::ErasureReceipt,
+        reply: SyncSender<Result<crate::erase::ErasureReceipt>>,
+    },
+    OptOut {
+        root: Ck,
+        out: bool,
+        reply: SyncSender<Result<Vec<Ck>>>,
+    },
 }
 
 impl Request {
     fn weight(&self) -> usize {
         match self {
             Request::Write { batch, .. } => batch.len() + batch.rejects().len(),
-            Request::Swap { .. } | Request::Split { .. } => 0,
+            _ => 0,
+        }
+    }
+
+    fn alone(&self) -> bool {
+        matches!(self, Request::Erase { .. } | Request::EraseFinish { .. } | Request::OptOut { .. })
+    }
+
+    // Answers a request that was not carried out.
+    fn fail(self, e: StoreError) {
+        match self {
+            Request::Write { reply, .. } => drop(reply.send(Err(e))),
+            Request::Swap { reply, .. } => drop(reply.send(Err(e))),
+            Request::Split { reply, .. } => drop(reply.send(Err(e))),
+            Request::Erase { reply, .. } => drop(reply.send(Err(e))),
+            Request::EraseFinish { reply, .. } => drop(reply.send(Err(e))),
+            Request::OptOut { reply, .. } => drop(reply.send(Err(e))),
         }
     }
 }
@@ -129,11 +163,21 @@ impl Writer {
             .spawn(move || crate::stage::run(&shared, search.as_ref(), stage_rx))
             .ok();
         self.stage = stage.as_ref().map(|_| stage_tx);
-        while let Ok(first) = rx.recv() {
+        // A request that runs alone, met while gathering a group: it goes next.
+        let mut carried: Option<Request> = None;
+        while let Some(first) = carried.take().or_else(|| rx.recv().ok()) {
+            if first.alone() {
+                self.run_alone(first);
+                continue;
+            }
             let mut weight = first.weight();
             let mut group = vec![first];
             while weight < self.max_group_events {
                 match rx.try_recv() {
+                    Ok(next) if next.alone() => {
+                        carried = Some(next);
+                        break;
+                    }
                     Ok(next) => {
                         weight += next.weight();
                         group.push(next);
@@ -184,11 +228,7 @@ impl Writer {
                 }
                 Err(e) => {
                     for req in group {
-                        match req {
-                            Request::Write { reply, .. } => drop(reply.send(Err(e.to_store_error()))),
-                            Request::Swap { reply, .. } => drop(reply.send(Err(e.to_store_error()))),
-                            Request::Split { reply, .. } => drop(reply.send(Err(e.to_store_error()))),
-                        }
+                        req.fail(e.to_store_error());
                     }
                 }
             }
@@ -212,13 +252,32 @@ impl Writer {
         }
     }
 
+    // Runs an erasure step or an opt-out, with every earlier group committed and applied.
+    fn run_alone(&mut self, req: Request) {
+        match req {
+            Request::Erase { root, by, reply } => {
+                let done = self.erase_begin(root, &by);
+                let _ = reply.send(done);
+            }
+            Request::EraseFinish { receipt, reply } => {
+                let done = self.erase_finish(receipt);
+                let _ = reply.send(done);
+            }
+            Request::OptOut { root, out, reply } => {
+                let done = self.opt_out(root, out);
+                let _ = reply.send(done);
+            }
+            other => other.fail(StoreError::Format("not a request that runs alone".into())),
+        }
+    }
+
     // Background failures have no caller to return to: `Store::stats` shows the last one.
     fn report(&self, message: String) {
         *self.shared.last_merge_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(message);
     }
 
     // Waits until the stage has applied every group sent to it.
-    fn drain_stage(&self) {
+    pub(crate) fn drain_stage(&self) {
         if let Some(tx) = &self.stage {
             let (done, wait) = sync_channel(1);
             if tx.send(crate::stage::Msg::Barrier(done)).is_ok() {
@@ -336,6 +395,11 @@ impl Writer {
                         let mut tables = IdTables { cks: &mut cks };
                         let resolved =
                             self.resolver.resolve(&self.shared.identity, &event, &mut c.next_ck, &mut tables)?;
+                        if resolved.suppressed {
+                            kept.push(None);
+                            receipt.suppressed += 1;
+                            continue;
+                        }
                         let (ck, implied) = (resolved.ck, resolved.implied);
                         let seq = c.next_seq;
                         c.next_seq += 1;
@@ -436,6 +500,10 @@ impl Writer {
                     }
                     outcomes.push(Outcome::Split(done));
                 }
+                Request::Erase { .. } | Request::EraseFinish { .. } | Request::OptOut { .. } => {
+                    // `run` hands these to `run_alone`; they never join a group.
+                    return Err(StoreError::Format("a request that runs alone reached a group commit".into()));
+                }
             }
         }
         if !self.resolver.blocked.is_empty() {
@@ -519,7 +587,7 @@ impl Writer {
         Ok(())
     }
 
-    fn rebuild_graph(&mut self) -> Result<()> {
+    pub(crate) fn rebuild_graph(&mut self) -> Result<()> {
         let txn = self.shared.db.begin_read()?;
         let (graph, splits) = crate::identity::load_graph(&txn)?;
         crate::identity::resolve::write(&self.shared.identity).graph = graph;

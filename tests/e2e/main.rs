@@ -4,6 +4,7 @@
 mod customer;
 mod daemon;
 mod dict;
+mod erase;
 mod events;
 mod generate;
 mod import;

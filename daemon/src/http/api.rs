@@ -20,7 +20,9 @@ use super::{AppState, error, require};
 use crate::auth::{Principal, Role};
 
 // Runs blocking store work off the async workers; a failure becomes a 500 that says what.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> cxp_store::Result<T> + Send + 'static) -> Result<T, Response> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> cxp_store::Result<T> + Send + 'static,
+) -> Result<T, Response> {
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
@@ -28,7 +30,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> cxp_store::Result<T> + 
     }
 }
 
-fn json<T: serde::Serialize>(v: &T) -> Response {
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> Response {
     axum::Json(v).into_response()
 }
 
@@ -88,6 +90,7 @@ fn status_of(state: &AppState, stats: &cxp_store::StoreStats) -> Status {
         rejects_total: m.rejects.load(Ordering::Relaxed),
         rejects_by_reason: m.reasons(),
         overloaded_total: m.overloaded.load(Ordering::Relaxed),
+        suppressed_total: m.suppressed.load(Ordering::Relaxed),
         tcp_connections: m.tcp_connections.load(Ordering::Relaxed),
         customers: stats.customers,
         quarantined: stats.quarantined,
@@ -129,6 +132,12 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         "counter",
         "Requests answered 503 because ingest was behind.",
         &[(String::new(), s.overloaded_total as f64)],
+    );
+    metric(
+        "cxp_suppressed_total",
+        "counter",
+        "Events refused because they carry an erased or opted-out identifier.",
+        &[(String::new(), s.suppressed_total as f64)],
     );
     let q = [("0.5", s.latency.p50_us), ("0.99", s.latency.p99_us), ("0.999", s.latency.p999_us)];
     let lat: Vec<(String, f64)> = q.iter().map(|(k, v)| (format!("{{quantile=\"{k}\"}}"), *v as f64 / 1e6)).collect();
@@ -305,7 +314,11 @@ pub async fn search(State(state): State<AppState>, headers: HeaderMap, Query(q):
         Err(r) => return r,
     };
     if who.role.sees_pii() {
-        if state.audit.record(&who, "search customers", &query).await.is_err() {
+        // Whose data was shown, by customer key: the words typed may be a name or a phone
+        // number, and the audit log must not keep what an erasure removes.
+        let shown: Vec<String> = doc.hits.iter().map(|h| format!("#{}", h.root)).collect();
+        let target = format!("{} matches; shown: {}", doc.total, shown.join(" "));
+        if state.audit.record(&who, "search customers", &target).await.is_err() {
             return audit_down();
         }
     } else {
@@ -343,12 +356,12 @@ async fn audit_or_mask<T>(
     state: &AppState,
     who: &Principal,
     what: &str,
-    id: &str,
+    target: &str,
     doc: &mut T,
     mask: impl FnOnce(&mut T),
 ) -> Result<(), Response> {
     if who.role.sees_pii() {
-        state.audit.record(who, what, id).await.map_err(|_| audit_down())
+        state.audit.record(who, what, target).await.map_err(|_| audit_down())
     } else {
         mask(doc);
         Ok(())
@@ -384,7 +397,8 @@ pub async fn customer(
         Err(r) => return r,
     };
     let pii = masker(&state);
-    if let Err(r) = audit_or_mask(&state, &who, "read customer", &id, &mut doc, |d| d.mask(&pii)).await {
+    let target = format!("customer #{}", doc.root);
+    if let Err(r) = audit_or_mask(&state, &who, "read customer", &target, &mut doc, |d| d.mask(&pii)).await {
         return r;
     }
     json(&doc)
@@ -413,18 +427,19 @@ pub async fn customer_events(
     let events = blocking(move || {
         let Some(ck) = store.customer_key(&key)? else { return Ok(None) };
         let root = store.root(ck);
-        Ok(Some(recent_events(&store, root, limit)?.iter().map(EventDoc::from).collect::<Vec<_>>()))
+        Ok(Some((root, recent_events(&store, root, limit)?.iter().map(EventDoc::from).collect::<Vec<_>>())))
     })
     .await;
-    let mut docs = match events {
+    let (root, mut docs) = match events {
         Ok(Some(d)) => d,
         Ok(None) => return error(StatusCode::NOT_FOUND, format!("no customer with the identifier {id:?}")),
         Err(r) => return r,
     };
     let pii = masker(&state);
-    if let Err(r) =
-        audit_or_mask(&state, &who, "read customer events", &id, &mut docs, |d| d.iter_mut().for_each(|e| e.mask(&pii)))
-            .await
+    if let Err(r) = audit_or_mask(&state, &who, "read customer events", &format!("customer #{root}"), &mut docs, |d| {
+        d.iter_mut().for_each(|e| e.mask(&pii))
+    })
+    .await
     {
         return r;
     }

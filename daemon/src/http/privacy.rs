@@ -13,6 +13,7 @@ use cxp_query::api::{CustomerDoc, EventDoc, QuarantineDoc, recent_events};
 use cxp_store::{Batch, FieldValue};
 use serde_json::{Value as Json, json};
 
+use super::api::{blocking, json};
 use super::{AppState, error, ingest_error, require};
 use crate::auth::Role;
 
@@ -42,8 +43,9 @@ pub async fn export(State(state): State<AppState>, headers: HeaderMap, Path(id):
             let Some(last) = page.last() else { break };
             after = last.id;
             for e in page {
-                let raw = String::from_utf8_lossy(&e.raw).into_owned();
-                if values.iter().any(|v| raw.contains(v)) {
+                // The same test an erasure uses to delete quarantined lines.
+                if values.iter().any(|v| cxp_store::mentions(&e.raw, v)) {
+                    let raw = String::from_utf8_lossy(&e.raw).into_owned();
                     quarantined.push(QuarantineDoc {
                         id: e.id,
                         source: e.source,
@@ -78,7 +80,8 @@ pub async fn export(State(state): State<AppState>, headers: HeaderMap, Path(id):
     .await;
     match doc {
         Ok(Ok(Some(doc))) => {
-            if state.audit.record(&who, "export customer", &id).await.is_err() {
+            let target = format!("customer #{}", doc["identity"]["root"]);
+            if state.audit.record(&who, "export customer", &target).await.is_err() {
                 return super::api::audit_down();
             }
             axum::Json(doc).into_response()
@@ -127,10 +130,10 @@ pub async fn set_consent(
     let key = id.clone();
     let identifier = tokio::task::spawn_blocking(move || {
         let ck = store.customer_key(&key)?;
-        Ok::<_, cxp_store::StoreError>(ck.and_then(|ck| store.customer_id(ck)))
+        Ok::<_, cxp_store::StoreError>(ck.and_then(|ck| store.customer_id(ck).map(|id| (store.root(ck), id))))
     })
     .await;
-    let (kind, value) = match identifier {
+    let (root, (kind, value)) = match identifier {
         Ok(Ok(Some(pair))) => pair,
         Ok(Ok(None)) => return error(StatusCode::NOT_FOUND, format!("no customer with the identifier {id:?}")),
         Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -157,15 +160,98 @@ pub async fn set_consent(
         .await;
     match written {
         Ok(r) if r.accepted == 1 => {
-            let what = format!("{id}: {}", serde_json::to_string(&given).unwrap_or_default());
+            let what = format!("customer #{root}: {}", serde_json::to_string(&given).unwrap_or_default());
             // Stored already: a failed audit write is logged (by `record`), not undone.
             let _ = state.audit.record(&who, "set consent", &what).await;
             (StatusCode::OK, axum::Json(json!({"stored": true}))).into_response()
         }
+        Ok(r) if r.suppressed > 0 => error(
+            StatusCode::CONFLICT,
+            "the customer opted out of processing: lift it with DELETE /api/v1/customers/{id}/opt-out first",
+        ),
         Ok(r) => error(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("the consent event was refused: {}", r.rejected.first().map_or("", |x| x.reason.as_str())),
         ),
         Err(e) => ingest_error(&e),
     }
+}
+
+/// `DELETE /api/v1/customers/{id}` (admin): erases the person (every linked identifier) and
+/// answers with the receipt once every step is done. Audited before it starts.
+pub async fn erase(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    // Recorded by key: the identifiers are about to be removed everywhere, the audit log
+    // included.
+    let who = match admin_action(&state, &headers, &id, "erase customer").await {
+        Ok(who) => who,
+        Err(r) => return r,
+    };
+    let store = state.ingest.store().clone();
+    let by = format!("token {} ({})", who.id, who.name);
+    match blocking(move || store.erase(&id, &by)).await {
+        Ok(Some(receipt)) => json(&receipt),
+        Ok(None) => error(StatusCode::NOT_FOUND, "the customer was erased meanwhile"),
+        Err(r) => r,
+    }
+}
+
+/// `GET /api/v1/erasures` (admin): every erasure receipt, oldest first.
+pub async fn erasures(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(r) = require(&state, &headers, |r| r == Role::Admin) {
+        return r;
+    }
+    let store = state.ingest.store().clone();
+    match blocking(move || store.erasures()).await {
+        Ok(list) => json(&list),
+        Err(r) => r,
+    }
+}
+
+/// `POST /api/v1/customers/{id}/opt-out` (admin): events carrying any identifier of the
+/// person are refused from now on (with `[privacy] suppression`); their data stays.
+pub async fn opt_out(state: State<AppState>, headers: HeaderMap, id: Path<String>) -> Response {
+    set_opt_out(state, headers, id, true).await
+}
+
+/// `DELETE /api/v1/customers/{id}/opt-out` (admin): the person's events are accepted again.
+pub async fn opt_in(state: State<AppState>, headers: HeaderMap, id: Path<String>) -> Response {
+    set_opt_out(state, headers, id, false).await
+}
+
+async fn set_opt_out(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, out: bool) -> Response {
+    let action = if out { "opt out customer" } else { "lift opt-out of customer" };
+    if let Err(r) = admin_action(&state, &headers, &id, action).await {
+        return r;
+    }
+    let store = state.ingest.store().clone();
+    match blocking(move || store.opt_out(&id, out)).await {
+        Ok(Some(keys)) => json(&json!({"opted_out": out, "keys": keys})),
+        Ok(None) => error(StatusCode::NOT_FOUND, "the customer was erased meanwhile"),
+        Err(r) => r,
+    }
+}
+
+// An admin's action on the person `id`: checks the role, finds the person (404 if none) and
+// audits the action by customer key before it is carried out.
+async fn admin_action(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    action: &str,
+) -> Result<crate::auth::Principal, Response> {
+    let who = require(state, headers, |r| r == Role::Admin)?;
+    let Some(root) = root_of(state, id).await? else {
+        return Err(error(StatusCode::NOT_FOUND, format!("no customer with the identifier {id:?}")));
+    };
+    if state.audit.record(&who, action, &format!("customer #{root}")).await.is_err() {
+        return Err(super::api::audit_down());
+    }
+    Ok(who)
+}
+
+// The key standing for the person `id` names, if any.
+async fn root_of(state: &AppState, id: &str) -> Result<Option<cxp_store::Ck>, Response> {
+    let store = state.ingest.store().clone();
+    let key = id.to_owned();
+    blocking(move || Ok(store.customer_key(&key)?.map(|ck| store.root(ck)))).await
 }

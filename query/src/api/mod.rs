@@ -9,6 +9,8 @@ mod status;
 pub use customer::{
     CustomerDoc, EventDoc, IdentifierDoc, SearchDoc, SearchHitDoc, TraitDoc, json_value, recent_events,
 };
+/// What an erasure removed (`DELETE /api/v1/customers/{id}`, `GET /api/v1/erasures`).
+pub use cxp_store::ErasureReceipt;
 pub use ingest::{ErrorReply, RejectedLine, SegmentReply, WriteReply};
 pub use mask::{mask_email, mask_identifier, mask_phone, mask_value};
 pub use status::{FieldQuality, Latency, QualityDoc, QuarantineDoc, Status, TokenDoc};

@@ -45,6 +45,9 @@ pub struct Status {
     pub rejects_by_reason: BTreeMap<String, u64>,
     /// Requests answered 429/503 because ingest was behind or stopping.
     pub overloaded_total: u64,
+    /// Events refused since start because they carry an erased or opted-out identifier.
+    #[serde(default)]
+    pub suppressed_total: u64,
     /// Open line-protocol connections.
     pub tcp_connections: u64,
     /// Customer keys allocated.

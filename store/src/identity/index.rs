@@ -87,6 +87,25 @@ impl IdIndex {
         }
     }
 
+    /// Forgets key `ck`'s identifier (an erasure), overwriting its bytes in the arena.
+    pub(crate) fn remove(&mut self, ck: Ck) {
+        let Some(&off) = self.offsets.get(ck as usize) else { return };
+        if off == 0 {
+            return;
+        }
+        let (kind, id) = Self::entry_at(&self.arena, off);
+        let hash = Self::hash(&self.hasher, kind, id);
+        let len = id.len();
+        if let Ok(entry) = self.table.find_entry(hash, |&k| k == ck) {
+            entry.remove();
+        }
+        let at = off as usize - 1;
+        let (_, n) = read_len(&self.arena[at + 1..]);
+        // Zeros are valid UTF-8: `truncate` can still walk over this entry.
+        self.arena[at + 1 + n..at + 1 + n + len].fill(0);
+        self.offsets[ck as usize] = 0;
+    }
+
     /// Number of identifiers.
     pub(crate) fn len(&self) -> usize {
         self.table.len()
@@ -146,5 +165,12 @@ mod tests {
         }
         assert!((3..10_000u32).all(|ck| index.find(1, &format!("c-{ck}")) == Some(ck)));
         assert_eq!(index.find(1, "c-10000"), None);
+        index.remove(4711);
+        assert_eq!((index.find(1, "c-4711"), index.get(4711)), (None, None));
+        assert_eq!(index.find(1, "c-501"), Some(501));
+        assert!(!index.arena.windows(6).any(|w| w == b"c-4711"), "the bytes are overwritten");
+        index.remove(4711);
+        index.truncate(9000);
+        assert_eq!((index.find(1, "c-8999"), index.find(1, "c-9000")), (Some(8999), None));
     }
 }

@@ -40,6 +40,8 @@ pub(crate) struct Resolved {
     pub(crate) implied: Option<&'static str>,
     pub(crate) links: SmallVec<[NewLink; 2]>,
     pub(crate) refusals: SmallVec<[PendingRefusal; 1]>,
+    /// One of the identifiers is suppressed (erased or opted out): the event is refused.
+    pub(crate) suppressed: bool,
 }
 
 /// Writer-owned identity state.
@@ -59,6 +61,8 @@ pub(crate) struct Resolver {
     pub(crate) pending: Vec<NewLink>,
     /// Blocked identifier values seen by this group, per (type, value).
     pub(crate) blocked: HashMap<(u8, String), u64>,
+    /// Identifiers refused at ingest.
+    pub(crate) suppression: crate::suppress::Suppression,
 }
 
 /// The identity table of the group's transaction: key -> identifier. (The reverse look-up
@@ -69,8 +73,13 @@ pub(crate) struct IdTables<'a, 't> {
 }
 
 impl Resolver {
-    pub(crate) fn new(plan: IdentityPlan, splits: HashSet<(Ck, Ck)>) -> Self {
+    pub(crate) fn new(
+        plan: IdentityPlan,
+        splits: HashSet<(Ck, Ck)>,
+        suppression: crate::suppress::Suppression,
+    ) -> Self {
         Resolver {
+            suppression,
             plan,
             splits,
             pending_splits: Vec::new(),
@@ -149,6 +158,13 @@ impl Resolver {
         let Some(primary) = found.first() else {
             return Ok(Resolved { ck: NO_CUSTOMER, ..Default::default() });
         };
+        // Before any key is allocated: a refused event must leave no identifier behind.
+        if self.suppression.active() {
+            let id = read(shared);
+            if found.iter().any(|f| self.suppression.refuses(id.index.find(f.kind, &f.value), f.kind, &f.value)) {
+                return Ok(Resolved { ck: NO_CUSTOMER, suppressed: true, ..Default::default() });
+            }
+        }
         // Only a tag named like its type can be restored from the key on read.
         let name = self.plan.fields[primary.slot].0.as_str();
         // Built-in types keep their bytes forever (1-based, in `BUILTIN_TYPES` order).

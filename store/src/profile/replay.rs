@@ -33,7 +33,7 @@ pub(crate) fn replay(
         if let Some(set) = only {
             request = request.customers(set.clone());
         }
-        for batch in Scan::new(parts, txn_for()?, request)? {
+        for batch in Scan::new(parts, &manifest.hidden, txn_for()?, request)? {
             let batch = batch?;
             let columns: Vec<Vec<Option<Value>>> =
                 batch.columns.iter().map(|(_, col)| (0..batch.rows).map(|r| col.get(r)).collect()).collect();

@@ -52,6 +52,8 @@ impl Store {
         if whole.is_empty() {
             return Ok(SearchResult { customers: RoaringBitmap::new(), top: Vec::new(), indexed_seq });
         }
+        // Customers being erased are out of every answer from the moment the erasure starts.
+        let hidden = self.shared.snapshot()?.0.hidden.clone();
         let searcher = s.reader.searcher();
         let err = |e: tantivy::TantivyError| StoreError::Search(e.to_string());
         let mut columns = HashMap::new();
@@ -62,7 +64,7 @@ impl Store {
                     e.insert(searcher.segment_reader(addr.segment_ord).fast_fields().u64("ck").map_err(err)?)
                 }
             };
-            Ok(col.first(addr.doc_id).and_then(|k| Ck::try_from(k).ok()))
+            Ok(col.first(addr.doc_id).and_then(|k| Ck::try_from(k).ok()).filter(|k| !hidden.contains(*k)))
         };
         let term =
             |field, w: &str, opt| -> Box<dyn Query> { Box::new(TermQuery::new(Term::from_field_text(field, w), opt)) };

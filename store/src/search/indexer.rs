@@ -8,6 +8,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use redb::ReadableDatabase;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::{Fields, SEARCH_DIR, TEXT_FIELDS, register_tokenizers, schema};
@@ -33,6 +34,9 @@ pub(crate) enum Work {
     },
     /// Commit now and answer when searchable.
     Flush(SyncSender<()>),
+    /// Delete every document of these keys, commit, and merge the segments so that no file
+    /// of the index keeps their text; answer when done.
+    Erase(u64, Vec<Ck>, SyncSender<Result<()>>),
 }
 
 /// The index as readers see it.
@@ -50,8 +54,8 @@ fn search_err(e: impl std::fmt::Display) -> StoreError {
 
 /// Opens the index in `dir`, or creates it when it is missing or cannot be read (a broken
 /// index is thrown away: redb has everything to rebuild it). Returns the reader side, the
-/// writer and the sequence number the index includes (0: nothing).
-pub(crate) fn open(dir: &Path) -> Result<(Arc<SearchShared>, IndexWriter, u64)> {
+/// writer and what the index includes (sequence 0: nothing).
+pub(crate) fn open(dir: &Path) -> Result<(Arc<SearchShared>, IndexWriter, Indexed)> {
     let path = dir.join(SEARCH_DIR);
     let (schema, fields) = schema();
     let opened = Index::open_in_dir(&path).ok().filter(|i| i.schema() == schema);
@@ -65,12 +69,33 @@ pub(crate) fn open(dir: &Path) -> Result<(Arc<SearchShared>, IndexWriter, u64)> 
         }
     };
     register_tokenizers(&index);
-    let payload = index.load_metas().ok().and_then(|m| m.payload).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let indexed = index.load_metas().ok().and_then(|m| m.payload).map_or(Indexed::default(), |p| Indexed::parse(&p));
     let writer: IndexWriter = index.writer_with_num_threads(1, 64 << 20).map_err(search_err)?;
     let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(search_err)?;
-    let shared =
-        Arc::new(SearchShared { reader, fields, indexed_seq: AtomicU64::new(payload), last_error: Mutex::new(None) });
-    Ok((shared, writer, payload))
+    let shared = Arc::new(SearchShared {
+        reader,
+        fields,
+        indexed_seq: AtomicU64::new(indexed.seq),
+        last_error: Mutex::new(None),
+    });
+    Ok((shared, writer, indexed))
+}
+
+/// What a commit of the index includes, kept as its payload (`"SEQ ERASURE"`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Indexed {
+    /// Every event before this sequence number.
+    pub(crate) seq: u64,
+    /// Every erasure up to this receipt number (erasures run while the store was open
+    /// without its index are applied at the next open with it).
+    pub(crate) erasure: u64,
+}
+
+impl Indexed {
+    fn parse(payload: &str) -> Indexed {
+        let mut words = payload.split_whitespace().map(|w| w.parse().unwrap_or(0));
+        Indexed { seq: words.next().unwrap_or(0), erasure: words.next().unwrap_or(0) }
+    }
 }
 
 struct Indexer {
@@ -79,6 +104,7 @@ struct Indexer {
     writer: IndexWriter,
     pending: bool,
     next_seq: u64,
+    erasure: u64,
 }
 
 /// Runs the indexer until the store's writer hangs up, committing every `every`.
@@ -86,12 +112,15 @@ pub(crate) fn run(
     store: Arc<Shared>,
     search: Arc<SearchShared>,
     writer: IndexWriter,
-    from_seq: u64,
+    from: Indexed,
     to_seq: u64,
     rx: Receiver<Work>,
     every: Duration,
 ) {
-    let mut me = Indexer { store, search, writer, pending: false, next_seq: from_seq };
+    let from_seq = from.seq;
+    let mut me = Indexer { store, search, writer, pending: false, next_seq: from_seq, erasure: from.erasure };
+    let missed = me.missed_erasures();
+    me.record(missed);
     if from_seq < to_seq {
         let caught = me.catch_up(from_seq, to_seq);
         me.record(caught);
@@ -105,6 +134,12 @@ pub(crate) fn run(
                 me.record(applied);
                 me.next_seq = me.next_seq.max(next_seq);
                 me.pending = true;
+            }
+            Ok(Work::Erase(receipt, keys, reply)) => {
+                me.erasure = me.erasure.max(receipt);
+                let done = me.erase(&keys);
+                last = Instant::now();
+                let _ = reply.send(done);
             }
             Ok(Work::Flush(reply)) => {
                 let done = me.commit();
@@ -139,12 +174,34 @@ impl Indexer {
             return Ok(());
         }
         let mut prepared = self.writer.prepare_commit().map_err(search_err)?;
-        prepared.set_payload(&self.next_seq.to_string());
+        prepared.set_payload(&format!("{} {}", self.next_seq, self.erasure));
         prepared.commit().map_err(search_err)?;
         self.search.reader.reload().map_err(search_err)?;
         self.search.indexed_seq.store(self.next_seq, Ordering::Release);
         self.pending = false;
         Ok(())
+    }
+
+    // Erasures that ran while the store was open without its index.
+    fn missed_erasures(&mut self) -> Result<()> {
+        let receipts = crate::erase::read_receipts(&self.store.db.begin_read()?)?;
+        let missed: Vec<_> = receipts.iter().filter(|r| r.id > self.erasure).collect();
+        let Some(last) = missed.last().map(|r| r.id) else { return Ok(()) };
+        let keys: Vec<Ck> = missed.iter().flat_map(|r| r.keys.iter().copied()).collect();
+        self.erasure = last;
+        self.erase(&keys)
+    }
+
+    fn erase(&mut self, keys: &[Ck]) -> Result<()> {
+        let f = self.search.fields;
+        for ck in keys {
+            self.writer.delete_term(Term::from_field_u64(f.ck, u64::from(*ck)));
+            self.writer.delete_term(Term::from_field_u64(f.profile, u64::from(*ck)));
+        }
+        self.pending = true;
+        self.commit()?;
+        merge_segments(&mut self.writer)?;
+        self.search.reader.reload().map_err(search_err)
     }
 
     fn apply(&mut self, roots: &[Ck], gone: &[Ck], texts: &[(Ck, String)]) -> Result<()> {
@@ -234,6 +291,44 @@ impl Indexer {
     }
 }
 
+// Merges every segment into one (dropping deleted documents from the files) and deletes the
+// files nothing uses any more. Files a searcher still holds go at a later collection.
+fn merge_segments(writer: &mut IndexWriter) -> Result<()> {
+    // A merge the writer's own policy started may hold some segments: asking for all of them
+    // fails until it ends, so try again for a while.
+    let mut tries = 0;
+    loop {
+        let ids = writer.index().searchable_segment_ids().map_err(search_err)?;
+        if ids.is_empty() {
+            break;
+        }
+        match writer.merge(&ids).wait() {
+            Ok(_) => break,
+            Err(e) if tries >= 100 => return Err(search_err(e)),
+            Err(_) => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+    writer.garbage_collect_files().wait().map_err(search_err)?;
+    Ok(())
+}
+
+/// Merges the segments of the index in `dir` and removes unused files (`cxp compact`, with the
+/// store closed).
+pub(crate) fn compact(dir: &Path) -> Result<()> {
+    let path = dir.join(SEARCH_DIR);
+    if !path.exists() {
+        return Ok(());
+    }
+    let index = Index::open_in_dir(&path).map_err(search_err)?;
+    register_tokenizers(&index);
+    let mut writer: IndexWriter = index.writer_with_num_threads(1, 64 << 20).map_err(search_err)?;
+    merge_segments(&mut writer)?;
+    writer.wait_merging_threads().map_err(search_err)
+}
+
 /// Free texts of stored events with sequence numbers in `[from_seq, to_seq)`: (event key,
 /// text). Later events reach the indexer as work from the writer.
 fn stored_texts(store: &Shared, from_seq: u64, to_seq: u64) -> Result<Vec<(Ck, String)>> {
@@ -256,7 +351,7 @@ fn stored_texts(store: &Shared, from_seq: u64, to_seq: u64) -> Result<Vec<(Ck, S
             continue;
         }
         let request = ScanRequest::new(measurement.as_str()).columns(TEXT_FIELDS).with_keys();
-        for batch in Scan::new(parts, txn, request)? {
+        for batch in Scan::new(parts, &manifest.hidden, txn, request)? {
             let batch = batch?;
             for row in 0..batch.rows {
                 if batch.seq[row] < from_seq || batch.seq[row] >= to_seq || batch.ck[row] == NO_CUSTOMER {

@@ -30,7 +30,8 @@ const ID_TOKENIZER: &str = "cxp_id";
 /// The index schema's fields.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fields {
-    /// Customer key of the document (root for profiles, event key for texts): fast, stored.
+    /// Customer key of the document (root for profiles, event key for texts): fast, stored,
+    /// and indexed so that an erasure deletes every document of a key.
     pub(crate) ck: Field,
     /// Root key of a profile document (absent on texts): what a replacement deletes by.
     pub(crate) profile: Field,
@@ -42,7 +43,7 @@ pub(crate) struct Fields {
 
 pub(crate) fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let ck = b.add_u64_field("ck", tantivy::schema::FAST | STORED);
+    let ck = b.add_u64_field("ck", tantivy::schema::FAST | STORED | tantivy::schema::INDEXED);
     let profile = b.add_u64_field("profile", INDEXED);
     let text = TextOptions::default()
         .set_indexing_options(

@@ -1,6 +1,7 @@
 //! Integration tests of the store: one binary, a module per concern.
 
 mod crash;
+mod erase;
 mod format;
 mod identity;
 mod model;
