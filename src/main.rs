@@ -9,6 +9,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// Ingest allocates many small, short-lived buffers on several threads at once; mimalloc takes
+// about 5% less CPU for it than the system allocator (`cargo bench --bench daemon`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Customer data and marketing automation in one binary.
 #[derive(Debug, Parser)]
 #[command(name = "cxp", version, about)]

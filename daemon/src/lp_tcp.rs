@@ -134,7 +134,10 @@ async fn connection(
             }
         };
         if cut > 0 {
-            let rest = buf[cut..].to_vec();
+            // The next batch gets a buffer of its full size at once: growing it 64 KB at a
+            // time would copy it again and again.
+            let mut rest = Vec::with_capacity(batch_bytes.min(1 << 20) + 64 * 1024 + buf.len() - cut);
+            rest.extend_from_slice(&buf[cut..]);
             buf.truncate(cut);
             let chunk = std::mem::replace(&mut buf, rest);
             let first = next_line;

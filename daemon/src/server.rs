@@ -179,6 +179,27 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
             std::process::exit(130);
         });
     }
+    // An erasure that could not finish (at open, or in a request) keeps its person hidden and
+    // is retried every minute until it does.
+    {
+        let (store, cancel) = (ingest.store().clone(), cancel.clone());
+        tracker.spawn(async move {
+            loop {
+                if store.erasures_pending() {
+                    let s = store.clone();
+                    match tokio::task::spawn_blocking(move || s.finish_erasures()).await {
+                        Ok(Ok(())) => tracing::info!("unfinished erasures are finished"),
+                        Ok(Err(e)) => tracing::warn!(error = %e, "an erasure is unfinished; retrying in a minute"),
+                        Err(e) => tracing::warn!(error = %e, "finishing erasures failed"),
+                    }
+                }
+                tokio::select! {
+                    () = cancel.cancelled() => break,
+                    () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+                }
+            }
+        });
+    }
     if let Some(listener) = http {
         let state = AppState {
             ingest: ingest.clone(),

@@ -4,7 +4,7 @@
 //! refused with a reason. Changes made while building a group commit are staged and become
 //! visible only once the transaction has committed, so a failed commit leaves no trace.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use redb::{ReadableTable, Table};
 use serde::{Deserialize, Serialize};

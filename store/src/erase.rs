@@ -85,6 +85,45 @@ pub fn mentions(raw: &[u8], value: &str) -> bool {
     })
 }
 
+/// Which raw lines name a person: those whose identifiers (found as the writer finds them,
+/// through the dictionary) are the person's, and any line where one of the person's
+/// identifiers appears as a whole word, unless it is a short number (customer `42` must not
+/// take `amount=42` of someone else along). A line that does not parse is judged by words.
+pub(crate) struct Naming<'a> {
+    ids: std::collections::HashSet<(u8, &'a str)>,
+    words: Vec<&'a str>,
+    all: Vec<&'a str>,
+    dict: Option<&'a crate::dict::Dictionary>,
+    plan: &'a crate::identity::IdentityPlan,
+}
+
+impl<'a> Naming<'a> {
+    pub(crate) fn new(
+        ids: &'a [(Ck, u8, String)],
+        dict: Option<&'a crate::dict::Dictionary>,
+        plan: &'a crate::identity::IdentityPlan,
+    ) -> Self {
+        let short_number = |v: &str| v.len() < 7 && v.bytes().all(|b| b.is_ascii_digit());
+        Naming {
+            ids: ids.iter().map(|(_, k, v)| (*k, v.as_str())).collect(),
+            words: ids.iter().map(|(_, _, v)| v.as_str()).filter(|v| !short_number(v)).collect(),
+            all: ids.iter().map(|(_, _, v)| v.as_str()).collect(),
+            dict,
+            plan,
+        }
+    }
+
+    pub(crate) fn names(&self, raw: &[u8]) -> bool {
+        match crate::suppress::raw_identifiers(raw, self.dict, self.plan) {
+            Some(found) => {
+                found.iter().any(|(k, v)| self.ids.contains(&(*k, v.as_str())))
+                    || self.words.iter().any(|w| mentions(raw, w))
+            }
+            None => self.all.iter().any(|w| mentions(raw, w)),
+        }
+    }
+}
+
 impl Writer {
     /// Step 1 for the person with root `root`: `None` when it has no identifiers left (erased
     /// already, or never seen).
@@ -119,10 +158,14 @@ impl Writer {
             let mut cks = txn.open_table(CUSTOMER_KEYS)?;
             let mut profiles = txn.open_table(PROFILES)?;
             let mut opted = txn.open_table(OPTED_OUT)?;
+            let mut legacy = txn.open_table(crate::tables::IDENTITIES)?;
             for k in &keys {
                 cks.remove(*k)?;
                 profiles.remove(*k)?;
                 opted.remove(*k)?;
+            }
+            for (_, kind, value) in &ids {
+                legacy.remove((*kind, value.as_str()))?;
             }
             let mut links = txn.open_table(LINKS)?;
             let mut gone = Vec::new();
@@ -133,13 +176,18 @@ impl Writer {
                     gone.push(id.value());
                 }
             }
+            // Link ids are never reused (splits name links by id), even when the last go.
+            let floor = links.last()?.map_or(0, |(k, _)| k.value() + 1);
             let mut splits = txn.open_table(SPLITS)?;
             for id in &gone {
                 links.remove(*id)?;
                 splits.remove(*id)?;
             }
             receipt.links = gone.len() as u64;
+            crate::writer::raise_floor(&txn, crate::writer::LINK_FLOOR, floor)?;
             let mut refusals = txn.open_table(REFUSALS)?;
+            let floor = refusals.last()?.map_or(0, |(k, _)| k.value() + 1);
+            crate::writer::raise_floor(&txn, crate::writer::REFUSAL_FLOOR, floor)?;
             let mut gone = Vec::new();
             for entry in refusals.iter()? {
                 let (id, v) = entry?;
@@ -154,12 +202,13 @@ impl Writer {
             }
             receipt.refusals = gone.len() as u64;
             let mut quarantine = txn.open_table(QUARANTINE)?;
+            let naming = Naming::new(&ids, self.dictionary.as_deref(), &self.shared.plan);
             let mut gone = Vec::new();
             for entry in quarantine.iter()? {
                 let (id, v) = entry?;
                 let e: QuarantineEntry =
                     postcard::from_bytes(v.value()).map_err(meta_err(format!("quarantine entry {}", id.value())))?;
-                if values.iter().any(|value| mentions(&e.raw, value)) {
+                if naming.names(&e.raw) {
                     gone.push(id.value());
                 }
             }
@@ -176,9 +225,15 @@ impl Writer {
             erasures.insert(receipt.id, bytes.as_slice())?;
         }
         {
-            // Hidden from the commit on: readers take the manifest under this lock.
+            // Look-ups by identifier stop finding the person just before the commit (undone if
+            // it fails); scans from the commit on, as they take the manifest under this lock.
+            let before = set_hidden(&self.shared, |h| h | &set);
             let mut current = self.shared.current.lock().unwrap_or_else(|p| p.into_inner());
-            txn.commit()?;
+            if let Err(e) = txn.commit() {
+                drop(current);
+                set_hidden(&self.shared, |_| (*before).clone());
+                return Err(e.into());
+            }
             let mut next = (**current).clone();
             next.hidden = Arc::new(&*next.hidden | &set);
             *current = Arc::new(next);
@@ -202,7 +257,14 @@ impl Writer {
             }
         }
         // The links are gone from the table: the graph (and the resolver's split pairs) follow.
-        self.rebuild_graph()?;
+        // The erasure has happened whatever fails from here: say so, but return its receipt.
+        if let Err(e) = self.rebuild_graph() {
+            self.report(format!("rebuilding the identity graph after erasure {}: {e}", receipt.id));
+        }
+        // Splits may be gone: the checkpoint records how many there are, so write one now.
+        if let Err(e) = self.checkpoint(true) {
+            self.report(format!("profile checkpoint after erasure {}: {e}", receipt.id));
+        }
         Ok(Some(receipt))
     }
 
@@ -221,6 +283,9 @@ impl Writer {
         let keys: RoaringBitmap = receipt.keys.iter().copied().collect();
         next.hidden = Arc::new(&*next.hidden - &keys);
         *current = Arc::new(next);
+        drop(current);
+        // No identifier leads to these keys any more.
+        set_hidden(&self.shared, |h| h - &keys);
         Ok(receipt)
     }
 
@@ -257,7 +322,10 @@ impl Store {
     /// Erases the person identified by `id` (any of their identifiers) and waits until every
     /// step is done. `by` says who asked, for the receipt. `None`: no such customer.
     pub fn erase(&self, id: &str, by: &str) -> Result<Option<ErasureReceipt>> {
-        match self.erase_start(id, by)? {
+        let _in_order = self.erasing.lock().unwrap_or_else(|p| p.into_inner());
+        // One left unfinished (see `finish_erasures`) goes first.
+        self.finish_pending()?;
+        match self.begin(id, by)? {
             Some(receipt) => self.erase_rest(receipt).map(Some),
             None => Ok(None),
         }
@@ -267,12 +335,38 @@ impl Store {
     /// identifiers, links and profile are gone when this returns; their events are removed by
     /// [`Store::finish_erasures`] or at the next open.
     pub fn erase_start(&self, id: &str, by: &str) -> Result<Option<ErasureReceipt>> {
+        let _in_order = self.erasing.lock().unwrap_or_else(|p| p.into_inner());
+        self.begin(id, by)
+    }
+
+    fn begin(&self, id: &str, by: &str) -> Result<Option<ErasureReceipt>> {
         let Some(ck) = self.customer_key(id)? else { return Ok(None) };
         let root = self.root(ck);
         let tx = self.tx.as_ref().ok_or(StoreError::WriterGone)?;
         let (reply, rx) = sync_channel(1);
         tx.send(Request::Erase { root, by: by.to_owned(), reply }).map_err(|_| StoreError::WriterGone)?;
         rx.recv().map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Quarantined lines that name the person `id` identifies (the lines an erasure of them
+    /// would delete). `None`: no such customer.
+    pub fn quarantine_naming(&self, id: &str) -> Result<Option<Vec<QuarantineEntry>>> {
+        let Some(ck) = self.customer_key(id)? else { return Ok(None) };
+        let ids: Vec<(Ck, u8, String)> = {
+            let identity = crate::identity::resolve::read(&self.shared.identity);
+            let keys = identity.graph.members(ck);
+            keys.iter().filter_map(|k| identity.index.get(*k).map(|(t, v)| (*k, t, v.to_owned()))).collect()
+        };
+        let naming = Naming::new(&ids, self.dictionary.as_deref(), &self.shared.plan);
+        let mut out = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.quarantine(after, 10_000)?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            out.extend(page.into_iter().filter(|e| naming.names(&e.raw)));
+        }
+        Ok(Some(out))
     }
 
     /// Every erasure receipt, oldest first.
@@ -306,6 +400,16 @@ impl Store {
 
     /// Steps 2-4 of every unfinished erasure (run at open too).
     pub fn finish_erasures(&self) -> Result<()> {
+        let _in_order = self.erasing.lock().unwrap_or_else(|p| p.into_inner());
+        self.finish_pending()
+    }
+
+    /// Whether an erasure is unfinished (it failed, or the store was closed during one).
+    pub fn erasures_pending(&self) -> bool {
+        !self.shared.snapshot().map(|(m, _)| m.hidden.is_empty()).unwrap_or(true)
+    }
+
+    fn finish_pending(&self) -> Result<()> {
         let (_, txn) = self.shared.snapshot()?;
         let pending: Vec<_> = read_receipts(&txn)?.into_iter().filter(|r| r.finished_ns.is_none()).collect();
         drop(txn);
@@ -320,11 +424,17 @@ impl Store {
         let (events, parts) = self.rewrite_without(&keys)?;
         receipt.events += events;
         receipt.parts += parts;
-        if let Some(tx) = &self.search_tx {
-            let (reply, rx) = sync_channel(1);
-            tx.send(crate::search::indexer::Work::Erase(receipt.id, receipt.keys.clone(), reply))
-                .map_err(|_| StoreError::WriterGone)?;
-            rx.recv().map_err(|_| StoreError::WriterGone)??;
+        match (&self.search_tx, self.path().parent()) {
+            (Some(tx), _) => {
+                let (reply, rx) = sync_channel(1);
+                tx.send(crate::search::indexer::Work::Erase(receipt.id, receipt.keys.clone(), reply))
+                    .map_err(|_| StoreError::WriterGone)?;
+                rx.recv().map_err(|_| StoreError::WriterGone)??;
+            }
+            // Open without its index (the command line): the index on disk is this store's,
+            // and nothing else has it open while the store is.
+            (None, Some(dir)) => crate::search::indexer::offline(dir, std::slice::from_ref(&receipt), false)?,
+            (None, None) => {}
         }
         let tx = self.tx.as_ref().ok_or(StoreError::WriterGone)?;
         let (reply, rx) = sync_channel(1);
@@ -364,6 +474,17 @@ impl Store {
         }
         Ok((rows, parts))
     }
+}
+
+// Replaces the hidden keys of look-ups by `change(old)`; returns the old set.
+fn set_hidden(
+    shared: &crate::manifest::Shared,
+    change: impl FnOnce(&RoaringBitmap) -> RoaringBitmap,
+) -> Arc<RoaringBitmap> {
+    let mut hidden = shared.hidden_keys.write().unwrap_or_else(|p| p.into_inner());
+    let before = Arc::clone(&hidden);
+    *hidden = Arc::new(change(&before));
+    before
 }
 
 pub(crate) fn read_receipts(txn: &redb::ReadTransaction) -> Result<Vec<ErasureReceipt>> {

@@ -62,6 +62,9 @@ pub(crate) struct Shared {
     pub(crate) profiles: std::sync::RwLock<crate::profile::Profiles>,
     // Which tags and fields carry identifiers (fixed for the life of the handle).
     pub(crate) plan: crate::identity::IdentityPlan,
+    // The keys of `Manifest::hidden`, for look-ups by identifier, which must not wait for the
+    // manifest's lock (the writer holds it across a commit). Set before an erasure commits.
+    pub(crate) hidden_keys: std::sync::RwLock<Arc<roaring::RoaringBitmap>>,
 }
 
 impl Shared {

@@ -54,9 +54,6 @@ pub(crate) fn apply(
     merges: &[(Ck, Ck)],
     next_seq: u64,
 ) {
-    // The identity lock is taken per event, not per group: the writer needs it to add new
-    // identifiers while this runs.
-    let root_of = |ck: Ck| crate::identity::resolve::read(&shared.identity).graph.root(ck);
     let mut profiles = shared.profiles.write().unwrap_or_else(|p| p.into_inner());
     for (lo, hi) in merges {
         profiles.union(*lo, *hi);
@@ -67,16 +64,24 @@ pub(crate) fn apply(
     });
     let mut roots = hashbrown::HashSet::new();
     let mut texts = Vec::new();
+    let mut root_of = Vec::new();
     for (batch, kept) in batches.zip(stored) {
-        for (event, rec) in batch.events().zip(kept) {
+        // Roots first, a thousand keys per hold of the identity lock: the writer needs that
+        // lock to add identifiers while this runs, and taking it once per event made its
+        // counter bounce between the writer's core and this one.
+        root_of.clear();
+        for chunk in kept.chunks(1024) {
+            let identity = crate::identity::resolve::read(&shared.identity);
+            root_of.extend(chunk.iter().map(|rec| rec.map_or(NO_CUSTOMER, |(ck, _, _)| identity.graph.root(ck))));
+        }
+        for ((event, rec), root) in batch.events().zip(kept).zip(&root_of) {
             if let Some((ck, seq, implied)) = rec
                 && *ck != NO_CUSTOMER
             {
                 let row = crate::profile::Row::from_event(&event, *seq, *implied);
-                let root = root_of(*ck);
-                profiles.apply(root, &row);
+                profiles.apply(*root, &row);
                 if search.is_some() {
-                    roots.insert(root);
+                    roots.insert(*root);
                     crate::search::indexer::event_texts(&event, *ck, &mut texts);
                 }
             }

@@ -117,6 +117,9 @@ pub struct Store {
     pub(crate) search: Option<Arc<crate::search::indexer::SearchShared>>,
     pub(crate) search_tx: Option<std::sync::mpsc::Sender<crate::search::indexer::Work>>,
     indexer: Option<JoinHandle<()>>,
+    // One erasure at a time, in receipt order: the search index records the last erasure it
+    // applied, which is only enough if they finish in order.
+    pub(crate) erasing: Mutex<()>,
 }
 
 impl Store {
@@ -130,6 +133,9 @@ impl Store {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Io { path: dir.display().to_string(), source: e })?;
         let path = dir.join(FILE_NAME);
+        // A copy left by a `compact` that did not finish: the store file is whole without it,
+        // and it may hold what later erasures removed.
+        let _ = std::fs::remove_file(path.with_extension("redb.compacting"));
         let db = Database::builder().set_cache_size(options.cache_bytes).create(&path)?;
         init_format(&db, &path)?;
         let dictionary = choose_dictionary(&db, &options.dictionary, &path)?;
@@ -137,6 +143,7 @@ impl Store {
         let (catalog, counters, mut manifest, identity, splits) = load(&db)?;
         // Unfinished erasures stay hidden until `finish_erasures` below completes them.
         manifest.hidden = Arc::new(crate::erase::pending_keys(&db)?);
+        let hidden = Arc::clone(&manifest.hidden);
         let suppression = crate::suppress::Suppression::load(&db, options.suppression)?;
         let profiles = load_profiles(&db, &manifest, &identity, dictionary.as_deref())?;
         let shared = Arc::new(Shared {
@@ -147,6 +154,7 @@ impl Store {
             merging: Mutex::new(()),
             unmergeable: Mutex::default(),
             identity: std::sync::RwLock::new(identity),
+            hidden_keys: std::sync::RwLock::new(hidden),
             profiles: std::sync::RwLock::new(profiles),
             plan: plan.clone(),
         });
@@ -176,6 +184,7 @@ impl Store {
             search: search_tx.clone(),
             stage: None,
             checkpoints_off: false,
+            dictionary: dictionary.clone(),
         };
         let signal = options.auto_merge.then(|| wake_tx.clone());
         let writer = std::thread::Builder::new()
@@ -203,8 +212,14 @@ impl Store {
             search,
             search_tx,
             indexer,
+            erasing: Mutex::new(()),
         };
-        store.finish_erasures()?;
+        // An erasure that cannot finish now (a damaged part, say) must not keep the store
+        // closed: its person stays hidden, `stats` says why, and the next call retries.
+        if let Err(e) = store.finish_erasures() {
+            *store.shared.last_merge_error.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(format!("finishing an erasure: {e}"));
+        }
         Ok(store)
     }
 
@@ -438,6 +453,7 @@ impl Store {
                 identity: Default::default(),
                 profiles: std::sync::RwLock::new(crate::profile::Profiles::new(Default::default())),
                 plan,
+                hidden_keys: Default::default(),
             }),
         );
         let shared = Arc::try_unwrap(shared).map_err(|_| StoreError::Format("store still in use".into()))?;
@@ -457,11 +473,12 @@ impl Store {
             let to = Database::builder().create(&fresh)?;
             crate::tables::copy_all(&shared.db, &to)?;
         }
+        let receipts = crate::erase::read_receipts(&shared.db.begin_read()?)?;
         drop(shared);
         std::fs::rename(&fresh, &self.path).map_err(io(&self.path))?;
         if let Some(dir) = self.path.parent() {
             std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
-            crate::search::indexer::compact(dir)?;
+            crate::search::indexer::offline(dir, &receipts, true)?;
         }
         Ok(merges)
     }

@@ -116,6 +116,51 @@ fn read_salt(txn: &ReadTransaction) -> Result<Option<[u8; 16]>> {
     Ok(Some(salt))
 }
 
+/// The identifiers (type, value as stored) that the events of raw line protocol carry: tags
+/// and fields renamed and normalised by `dict` as at ingest (without its hard rules, which
+/// are why many quarantined lines are there). `None` when the line does not parse.
+pub(crate) fn raw_identifiers(
+    raw: &[u8],
+    dict: Option<&crate::dict::Dictionary>,
+    plan: &crate::identity::IdentityPlan,
+) -> Option<Vec<(u8, String)>> {
+    use crate::dict::{Normalized, normalize};
+    use cxp_lp::FieldValue;
+    let mut batch = crate::Batch::new("");
+    batch.push_line_protocol(raw, cxp_lp::ParseOptions::default(), 0, 1);
+    if batch.is_empty() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for event in batch.events() {
+        let values = event.tags().map(|(k, v)| (k, FieldValue::Str(v.into()))).chain(event.fields());
+        for (key, value) in values {
+            let (name, value) = match dict.and_then(|d| d.field(key).map(|spec| (d, spec))) {
+                Some((d, spec)) => {
+                    let value = match normalize(spec.kind, &value, spec.values.as_ref(), d.country()) {
+                        Normalized::Changed(v) => v,
+                        Normalized::Same | Normalized::Invalid(_) => value,
+                    };
+                    (spec.name.as_str(), value)
+                }
+                None => (key, value),
+            };
+            let Some(slot) = plan.slot_of(name) else { continue };
+            let text = match value {
+                FieldValue::Str(s) => s.into_owned(),
+                FieldValue::I64(i) => i.to_string(),
+                FieldValue::U64(u) => u.to_string(),
+                _ => continue,
+            };
+            let kind = plan.fields[slot].1;
+            if !plan.rule(kind).blocks(&text) {
+                out.push((kind, text));
+            }
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

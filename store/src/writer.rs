@@ -5,7 +5,7 @@
 //! fsync, many batches. A batch is acknowledged only after its transaction has committed; if
 //! the commit fails, every batch of the group gets the error and nothing of it stays in memory.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
@@ -139,6 +139,8 @@ pub(crate) struct Writer {
     pub(crate) stage: Option<SyncSender<crate::stage::Msg>>,
     /// Set when profiles may disagree with the events (a failed rebuild): no more checkpoints.
     pub(crate) checkpoints_off: bool,
+    /// The data dictionary, to recognise identifiers in refused raw lines.
+    pub(crate) dictionary: Option<Arc<crate::dict::Dictionary>>,
 }
 
 /// Per write request of a group, per event of its batch: (key, sequence number, implied tag)
@@ -252,6 +254,17 @@ impl Writer {
         }
     }
 
+    // Whether a refused raw line carries a suppressed identifier.
+    fn suppressed_raw(&self, raw: &[u8]) -> bool {
+        let Some(found) = crate::suppress::raw_identifiers(raw, self.dictionary.as_deref(), &self.resolver.plan) else {
+            return false;
+        };
+        let identity = crate::identity::resolve::read(&self.shared.identity);
+        found
+            .iter()
+            .any(|(kind, value)| self.resolver.suppression.refuses(identity.index.find(*kind, value), *kind, value))
+    }
+
     // Runs an erasure step or an opt-out, with every earlier group committed and applied.
     fn run_alone(&mut self, req: Request) {
         match req {
@@ -272,7 +285,7 @@ impl Writer {
     }
 
     // Background failures have no caller to return to: `Store::stats` shows the last one.
-    fn report(&self, message: String) {
+    pub(crate) fn report(&self, message: String) {
         *self.shared.last_merge_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(message);
     }
 
@@ -347,9 +360,9 @@ impl Writer {
         let mut chunks = txn.open_table(PIECES)?;
         let now = now_ns();
         let mut links = txn.open_table(LINKS)?;
-        let mut next_link = links.last()?.map_or(1, |(k, _)| k.value() + 1);
+        let mut next_link = links.last()?.map_or(1, |(k, _)| k.value() + 1).max(floor(txn, LINK_FLOOR)?);
         let mut refusals = txn.open_table(REFUSALS)?;
-        let mut next_refusal = refusals.last()?.map_or(1, |(k, _)| k.value() + 1);
+        let mut next_refusal = refusals.last()?.map_or(1, |(k, _)| k.value() + 1).max(floor(txn, REFUSAL_FLOOR)?);
         let mut builders: HashMap<&str, PartData> = HashMap::new();
         let mut outcomes = Vec::with_capacity(group.len());
         let mut split: Option<Vec<Ck>> = None;
@@ -379,9 +392,22 @@ impl Writer {
                         None => None,
                     };
                     let mut receipt = WriteReceipt::default();
+                    let suppressing = self.resolver.suppression.active();
                     let mut refused = batch.rejects().to_vec();
+                    if suppressing {
+                        // A refused line of a suppressed person is not kept either.
+                        let before = refused.len();
+                        refused.retain(|r| !self.suppressed_raw(&r.raw));
+                        receipt.suppressed += (before - refused.len()) as u64;
+                    }
                     let mut kept = Vec::with_capacity(batch.len());
                     for event in batch.events() {
+                        // Before anything else: a suppressed event must not reach the quarantine.
+                        if suppressing && self.resolver.suppressed(&self.shared.identity, &event) {
+                            kept.push(None);
+                            receipt.suppressed += 1;
+                            continue;
+                        }
                         if let Err(reason) = self.catalog.check_and_stage(&event) {
                             kept.push(None);
                             refused.push(Reject {
@@ -395,11 +421,6 @@ impl Writer {
                         let mut tables = IdTables { cks: &mut cks };
                         let resolved =
                             self.resolver.resolve(&self.shared.identity, &event, &mut c.next_ck, &mut tables)?;
-                        if resolved.suppressed {
-                            kept.push(None);
-                            receipt.suppressed += 1;
-                            continue;
-                        }
                         let (ck, implied) = (resolved.ck, resolved.implied);
                         let seq = c.next_seq;
                         c.next_seq += 1;
@@ -688,6 +709,23 @@ fn add_field_stats(txn: &WriteTransaction, quality: &crate::dict::DictStats) -> 
 }
 
 pub(crate) const COUNTERS_KEY: &str = "counters";
+/// `meta` keys of the lowest id the next link or refusal may take (set when an erasure
+/// deletes the last ones, so that ids are not reused).
+pub(crate) const LINK_FLOOR: &str = "link_floor";
+pub(crate) const REFUSAL_FLOOR: &str = "refusal_floor";
+
+fn floor(txn: &WriteTransaction, key: &str) -> Result<u64> {
+    let meta = txn.open_table(META)?;
+    let found = meta.get(key)?.and_then(|v| <[u8; 8]>::try_from(v.value()).ok()).map(u64::from_le_bytes);
+    Ok(found.unwrap_or(0))
+}
+
+pub(crate) fn raise_floor(txn: &WriteTransaction, key: &str, to: u64) -> Result<()> {
+    if floor(txn, key)? < to {
+        txn.open_table(META)?.insert(key, to.to_le_bytes().as_slice())?;
+    }
+    Ok(())
+}
 
 pub(crate) fn write_counters(meta: &mut Table<&'static str, &'static [u8]>, c: &Counters) -> Result<()> {
     let bytes = postcard::to_allocvec(c).map_err(meta_err("counters"))?;

@@ -130,11 +130,16 @@ order,customer=erase-e2e-4711 amount=\"many\" 1767225604000000000
 }
 
 #[test]
-fn cxp_erase_on_the_command_line() {
+fn cxp_erase_on_the_command_line_reaches_the_search_index_too() {
     let dir = tempfile::tempdir().expect("dir");
     let data = path(dir.path());
-    let lp = "identify,customer=c-1 name=\"Zed\" 1\norder,customer=c-1 amount=2 2\norder,customer=c-2 amount=3 3\n";
-    crate::util::cxp_stdin(&["import", "--data", data, "-"], Some(lp.as_bytes()));
+    let d = Daemon::start(dir.path(), &[]);
+    let auth = format!("Bearer {}", d.admin());
+    let lp = "identify,customer=c-1 name=\"Zedlinger\" 1767225600000000000\nreview,customer=c-1 text=\"singular-grumble\",rating=2i 1767225601000000000\norder,customer=c-2 amount=3 1767225602000000000\n";
+    assert_eq!(d.request("POST", "/write?db=x", &[("Authorization", &auth)], lp.as_bytes()).status, 204);
+    d.stop(); // the search index is on disk now, and the daemon is not running
+    assert!(!files_containing(dir.path(), "singular-grumble").is_empty());
+
     let out = ok(&["erase", "--data", data, "c-1", "--by", "dpo"]);
     assert!(out.contains("erasure 1 by cli (dpo): finished"), "{out}");
     assert!(out.contains("events       2"), "{out}");
@@ -146,5 +151,15 @@ fn cxp_erase_on_the_command_line() {
     assert_eq!(receipts[0]["keys"], serde_json::json!([1]));
     let audit = std::fs::read_to_string(dir.path().join("audit.log")).expect("audit log");
     assert!(audit.contains("\"name\":\"dpo\"") && audit.contains("customer #1"), "{audit}");
-    assert!(!audit.contains("c-1"));
+
+    ok(&["compact", "--data", data]);
+    for secret in ["c-1", "Zedlinger", "singular-grumble"] {
+        assert_eq!(files_containing(dir.path(), secret), Vec::<String>::new(), "{secret}");
+    }
+    let d = Daemon::start(dir.path(), &[]);
+    let auth = format!("Bearer {}", d.admin());
+    let found = d.request("GET", "/api/v1/customers?q=grumble", &[("Authorization", &auth)], b"").json();
+    assert_eq!(found["total"], 0, "{found}");
+    assert_eq!(d.request("GET", "/api/v1/customers/c-2", &[("Authorization", &auth)], b"").status, 200);
+    d.stop();
 }

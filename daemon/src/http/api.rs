@@ -226,17 +226,7 @@ pub async fn quarantine(
     if state.audit.record(&who, "read quarantine", &format!("after {after}, {} lines", entries.len())).await.is_err() {
         return audit_down();
     }
-    let docs: Vec<QuarantineDoc> = entries
-        .into_iter()
-        .map(|e| QuarantineDoc {
-            id: e.id,
-            source: e.source,
-            line: e.line,
-            reason: e.reason,
-            raw: String::from_utf8_lossy(&e.raw).into_owned(),
-            ts: e.received_ns,
-        })
-        .collect();
+    let docs: Vec<QuarantineDoc> = entries.into_iter().map(QuarantineDoc::from).collect();
     json(&docs)
 }
 

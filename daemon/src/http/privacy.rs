@@ -35,28 +35,8 @@ pub async fn export(State(state): State<AppState>, headers: HeaderMap, Path(id):
         };
         let events: Vec<EventDoc> =
             recent_events(&store, identity.root, usize::MAX)?.iter().map(EventDoc::from).collect();
-        let values: Vec<&str> = identity.identifiers.iter().map(|(_, _, v)| v.as_str()).collect();
-        let mut quarantined = Vec::new();
-        let mut after = 0;
-        loop {
-            let page = store.quarantine(after, 10_000)?;
-            let Some(last) = page.last() else { break };
-            after = last.id;
-            for e in page {
-                // The same test an erasure uses to delete quarantined lines.
-                if values.iter().any(|v| cxp_store::mentions(&e.raw, v)) {
-                    let raw = String::from_utf8_lossy(&e.raw).into_owned();
-                    quarantined.push(QuarantineDoc {
-                        id: e.id,
-                        source: e.source,
-                        line: e.line,
-                        reason: e.reason,
-                        raw,
-                        ts: e.received_ns,
-                    });
-                }
-            }
-        }
+        let quarantined: Vec<QuarantineDoc> =
+            store.quarantine_naming(&key)?.unwrap_or_default().into_iter().map(QuarantineDoc::from).collect();
         let identifiers: Vec<Json> = identity
             .identifiers
             .iter()

@@ -109,6 +109,19 @@ pub struct QuarantineDoc {
     pub ts: i64,
 }
 
+impl From<cxp_store::QuarantineEntry> for QuarantineDoc {
+    fn from(e: cxp_store::QuarantineEntry) -> Self {
+        QuarantineDoc {
+            id: e.id,
+            source: e.source,
+            line: e.line,
+            reason: e.reason,
+            raw: String::from_utf8_lossy(&e.raw).into_owned(),
+            ts: e.received_ns,
+        }
+    }
+}
+
 /// A token, as listed (never its secret) or just created (with it, once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenDoc {

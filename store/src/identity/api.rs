@@ -33,6 +33,14 @@ impl Store {
     /// normalises it, so ` ZW@Example.com` finds `zw@example.com` and `13800000000` finds
     /// `+8613800000000`.
     pub fn customer_key(&self, id: &str) -> Result<Option<Ck>> {
+        let found = self.find_key(id)?;
+        // A person being erased is gone from the first step's commit on, before the in-memory
+        // index forgets their identifiers.
+        let hidden = self.shared.hidden_keys.read().unwrap_or_else(|p| p.into_inner());
+        Ok(found.filter(|ck| !hidden.contains(*ck)))
+    }
+
+    fn find_key(&self, id: &str) -> Result<Option<Ck>> {
         let identity = read(&self.shared.identity);
         if let Some(ck) = identity.find_any(self.shared.plan.lookup.iter().copied(), id) {
             return Ok(Some(ck));

@@ -40,8 +40,6 @@ pub(crate) struct Resolved {
     pub(crate) implied: Option<&'static str>,
     pub(crate) links: SmallVec<[NewLink; 2]>,
     pub(crate) refusals: SmallVec<[PendingRefusal; 1]>,
-    /// One of the identifiers is suppressed (erased or opted out): the event is refused.
-    pub(crate) suppressed: bool,
 }
 
 /// Writer-owned identity state.
@@ -141,6 +139,15 @@ impl Resolver {
         Ok(ck)
     }
 
+    /// Whether `event` carries a suppressed identifier (erased or opted out). Checked before
+    /// `resolve`, which would allocate keys for identifiers it has not seen.
+    pub(crate) fn suppressed(&self, shared: &RwLock<Identity>, event: &EventRef<'_>) -> bool {
+        let mut found: SmallVec<[Found<'_>; 4]> = SmallVec::new();
+        identifiers(&self.plan, event, &mut found, |_, _| {});
+        let id = read(shared);
+        found.iter().any(|f| self.suppression.refuses(id.index.find(f.kind, &f.value), f.kind, &f.value))
+    }
+
     /// Keys `event` by its strongest identifier and links the others to it.
     pub(crate) fn resolve(
         &mut self,
@@ -158,13 +165,7 @@ impl Resolver {
         let Some(primary) = found.first() else {
             return Ok(Resolved { ck: NO_CUSTOMER, ..Default::default() });
         };
-        // Before any key is allocated: a refused event must leave no identifier behind.
-        if self.suppression.active() {
-            let id = read(shared);
-            if found.iter().any(|f| self.suppression.refuses(id.index.find(f.kind, &f.value), f.kind, &f.value)) {
-                return Ok(Resolved { ck: NO_CUSTOMER, suppressed: true, ..Default::default() });
-            }
-        }
+
         // Only a tag named like its type can be restored from the key on read.
         let name = self.plan.fields[primary.slot].0.as_str();
         // Built-in types keep their bytes forever (1-based, in `BUILTIN_TYPES` order).

@@ -294,37 +294,60 @@ impl Indexer {
 // Merges every segment into one (dropping deleted documents from the files) and deletes the
 // files nothing uses any more. Files a searcher still holds go at a later collection.
 fn merge_segments(writer: &mut IndexWriter) -> Result<()> {
-    // A merge the writer's own policy started may hold some segments: asking for all of them
-    // fails until it ends, so try again for a while.
-    let mut tries = 0;
-    loop {
+    // No new merge of the writer's own policy may start meanwhile; one already running holds
+    // its segments until it ends (merges of this index take seconds), so ask again until then.
+    writer.set_merge_policy(Box::new(tantivy::merge_policy::NoMergePolicy));
+    let started = Instant::now();
+    let merged = loop {
         let ids = writer.index().searchable_segment_ids().map_err(search_err)?;
         if ids.is_empty() {
-            break;
+            break Ok(());
         }
         match writer.merge(&ids).wait() {
-            Ok(_) => break,
-            Err(e) if tries >= 100 => return Err(search_err(e)),
-            Err(_) => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(50));
-            }
+            Ok(_) => break Ok(()),
+            Err(e) if started.elapsed() > Duration::from_secs(600) => break Err(search_err(e)),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
-    }
+    };
+    writer.set_merge_policy(Box::new(tantivy::merge_policy::LogMergePolicy::default()));
+    merged?;
     writer.garbage_collect_files().wait().map_err(search_err)?;
     Ok(())
 }
 
-/// Merges the segments of the index in `dir` and removes unused files (`cxp compact`, with the
-/// store closed).
-pub(crate) fn compact(dir: &Path) -> Result<()> {
+/// Applies, to the index in `dir`, the erasures among `receipts` it has not seen (the store was
+/// open without its index when they ran), and with `merge` also merges its segments and
+/// removes unused files. The store must be closed, or open without its index.
+pub(crate) fn offline(dir: &Path, receipts: &[crate::erase::ErasureReceipt], merge: bool) -> Result<()> {
     let path = dir.join(SEARCH_DIR);
     if !path.exists() {
         return Ok(());
     }
-    let index = Index::open_in_dir(&path).map_err(search_err)?;
+    let (schema, fields) = schema();
+    let Some(index) = Index::open_in_dir(&path).ok().filter(|i| i.schema() == schema) else {
+        // Unreadable or of another version: rebuilt from redb at the next open anyway, and it
+        // may hold what an erasure removed.
+        return std::fs::remove_dir_all(&path)
+            .map_err(|e| StoreError::Io { path: path.display().to_string(), source: e });
+    };
     register_tokenizers(&index);
+    let mut indexed =
+        index.load_metas().ok().and_then(|m| m.payload).map_or(Indexed::default(), |p| Indexed::parse(&p));
+    let missed: Vec<_> = receipts.iter().filter(|r| r.id > indexed.erasure).collect();
+    if missed.is_empty() && !merge {
+        return Ok(());
+    }
     let mut writer: IndexWriter = index.writer_with_num_threads(1, 64 << 20).map_err(search_err)?;
+    if let Some(last) = missed.iter().map(|r| r.id).max() {
+        for ck in missed.iter().flat_map(|r| r.keys.iter()) {
+            writer.delete_term(Term::from_field_u64(fields.ck, u64::from(*ck)));
+            writer.delete_term(Term::from_field_u64(fields.profile, u64::from(*ck)));
+        }
+        indexed.erasure = last;
+        let mut prepared = writer.prepare_commit().map_err(search_err)?;
+        prepared.set_payload(&format!("{} {}", indexed.seq, indexed.erasure));
+        prepared.commit().map_err(search_err)?;
+    }
     merge_segments(&mut writer)?;
     writer.wait_merging_threads().map_err(search_err)
 }

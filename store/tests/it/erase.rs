@@ -198,3 +198,33 @@ fn an_erasure_without_the_index_reaches_it_at_the_next_open() {
     store.compact().expect("compact");
     assert_eq!(files_containing(dir.path(), "wholly-unique-refund"), Vec::<String>::new());
 }
+
+#[test]
+fn quarantined_lines_are_judged_by_their_identifiers_not_by_any_matching_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    lp(
+        &store,
+        "order,customer=42 amount=1.5 1\nsignup,customer=42 phone=\"+8613912345678\" 2\norder,customer=c-9 amount=2.5 3\n",
+    );
+    // Refused lines: a type conflict of customer 42, one of c-9 that merely contains the
+    // number 42, and a review without its rating that names the phone as typed, not as stored.
+    let bad = "order,customer=42 amount=\"x\" 4\norder,customer=c-9,store=42 amount=\"lots\" 5\nreview,phone=139\\ 1234\\ 5678 text=\"hi\" 6\n";
+    let r = lp(&store, bad);
+    assert_eq!(r.rejected.len(), 3, "{r:?}");
+    let naming = store.quarantine_naming("42").expect("ok").expect("known");
+    assert_eq!(naming.iter().map(|e| e.id).collect::<Vec<_>>(), vec![1, 2], "{naming:?}");
+    let receipt = store.erase("42", "test").expect("erase").expect("found");
+    assert_eq!(receipt.quarantined, 2);
+    let left = store.quarantine(0, 10).expect("quarantine");
+    assert_eq!(left.len(), 1);
+    assert!(String::from_utf8_lossy(&left[0].raw).contains("c-9"));
+
+    // Lines of the erased person refused for other reasons are not kept either: a type
+    // conflict, a dictionary rule (a review needs a rating) and a line the dictionary rejects.
+    let again =
+        "order,customer=42 amount=\"z\" 7\nreview,customer=42 text=\"hello\" 8\norder,customer=c-9 amount=\"w\" 9\n";
+    let r = lp(&store, again);
+    assert_eq!((r.suppressed, r.rejected.len()), (2, 1), "{r:?}");
+    assert_eq!(store.quarantine(0, 10).expect("quarantine").len(), 2, "only c-9's lines");
+}
