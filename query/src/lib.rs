@@ -6,4 +6,6 @@
 //! experiments. It is pure and deterministic: no tokio, no I/O beyond reading a
 //! `cxp_store::Store`.
 
+pub mod analytics;
 pub mod api;
+pub mod segment;

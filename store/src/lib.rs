@@ -62,7 +62,7 @@ pub use identity::{IdRule, IdTypes, IdentityView, Link, Refusal, Split};
 pub use lpwrite::format_event;
 pub use merge::MergePolicy;
 pub use part::{ChunkColumn, ChunkMeta, Level, PartMeta, Stat};
-pub use profile::{Completeness, ComputedValue, CustomerView, TraitView};
+pub use profile::{Completeness, ComputedValue, CustomerSnapshot, CustomerView, NO_POSITION, TraitColumn, TraitView};
 pub use quarantine::{QuarantineEntry, ReplayReport};
 pub use scan::{ColumnBatch, Scan, ScanRequest};
 pub use search::{SearchHit, SearchResult};

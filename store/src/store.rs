@@ -269,6 +269,16 @@ impl Store {
         Ok(manifest.parts.keys().cloned().collect())
     }
 
+    /// The earliest and latest event time of every stored event (`None`: no events), from
+    /// the part list alone.
+    pub fn time_range(&self) -> Result<Option<(i64, i64)>> {
+        let (manifest, _) = self.shared.snapshot()?;
+        Ok(manifest.all().fold(None, |acc, p| {
+            let (a, b) = (p.meta.min_ts, p.meta.max_ts);
+            Some(acc.map_or((a, b), |(x, y): (i64, i64)| (x.min(a), y.max(b))))
+        }))
+    }
+
     /// Live parts' metadata.
     pub fn parts(&self) -> Result<Vec<PartMeta>> {
         let (manifest, _) = self.shared.snapshot()?;

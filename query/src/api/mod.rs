@@ -1,6 +1,7 @@
 //! Wire types of the daemon's HTTP API (`/api/v1`), shared by the daemon, the console, the
 //! command line and tests, so that all of them read and write the same JSON.
 
+pub mod analytics;
 mod customer;
 mod ingest;
 mod mask;

@@ -63,6 +63,11 @@ impl IdentityGraph {
         out
     }
 
+    /// Keys the graph knows of (keys past this are sets of their own).
+    pub(crate) fn len(&self) -> usize {
+        self.parent.len()
+    }
+
     /// Bytes held (for the memory budget).
     pub(crate) fn heap_bytes(&self) -> usize {
         (self.parent.capacity() + self.next.capacity()) * 4

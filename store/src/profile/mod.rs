@@ -12,6 +12,7 @@ pub(crate) mod checkpoint;
 mod record;
 pub(crate) mod replay;
 mod series;
+mod snapshot;
 mod spec;
 mod table;
 
@@ -21,6 +22,7 @@ use std::sync::Arc;
 
 pub use api::{Completeness, ComputedValue, CustomerView, TraitView};
 pub(crate) use record::{Profile, Row};
+pub use snapshot::{CustomerSnapshot, NO_POSITION, TraitColumn};
 pub use spec::{Agg, ComputedSpec, parse_computed, parse_window};
 pub(crate) use table::ProfileTable;
 

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 /// An aggregate function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Agg {
     /// Number of events.
     Count,
@@ -31,7 +31,8 @@ pub enum Agg {
 }
 
 impl Agg {
-    fn parse(name: &str) -> Option<Agg> {
+    /// The aggregate called `name` (`count`, `most_frequent`, ...).
+    pub fn parse(name: &str) -> Option<Agg> {
         Some(match name {
             "count" => Agg::Count,
             "sum" => Agg::Sum,
@@ -44,6 +45,21 @@ impl Agg {
             "most_frequent" => Agg::MostFrequent,
             _ => return None,
         })
+    }
+
+    /// Its name, as written.
+    pub fn name(self) -> &'static str {
+        match self {
+            Agg::Count => "count",
+            Agg::Sum => "sum",
+            Agg::Avg => "avg",
+            Agg::Min => "min",
+            Agg::Max => "max",
+            Agg::Distinct => "distinct",
+            Agg::First => "first",
+            Agg::Last => "last",
+            Agg::MostFrequent => "most_frequent",
+        }
     }
 
     /// Whether the aggregate is kept as numeric buckets (else as value counts).

@@ -1,0 +1,4 @@
+//! Integration tests of cxp-query against real stores.
+
+mod common;
+mod segments;

@@ -1,0 +1,148 @@
+//! Every customer at once, column by column: what analytics and segments start from.
+//!
+//! A per-customer look-up ([`Store::customer`]) decodes one profile; analytics over a million
+//! customers want the same few values of every profile in flat arrays, indexed by position,
+//! plus a map from any customer key to its person's position so that rows of a scan can be
+//! added to the right customer without asking the identity graph once per row.
+
+use hashbrown::HashMap;
+
+use super::record::TraitValue;
+use crate::store::Store;
+use crate::types::Ck;
+
+/// Position of a key whose person has no profile (see [`CustomerSnapshot::position`]).
+pub const NO_POSITION: u32 = u32::MAX;
+
+/// One trait of every customer (see [`CustomerSnapshot`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TraitColumn {
+    /// Per customer: the value when it is a number (booleans as 1 and 0), else NaN.
+    pub num: Vec<f64>,
+    /// Per customer: the code of the value in `texts` when it is a string, else `u32::MAX`.
+    pub text: Vec<u32>,
+    /// The distinct string values, by code.
+    pub texts: Vec<String>,
+}
+
+impl TraitColumn {
+    /// Whether customer `i` has the trait.
+    pub fn has(&self, i: usize) -> bool {
+        !self.num[i].is_nan() || self.text[i] != u32::MAX
+    }
+
+    /// The string value of customer `i`, if it has one.
+    pub fn text_of(&self, i: usize) -> Option<&str> {
+        self.texts.get(self.text[i] as usize).map(String::as_str)
+    }
+}
+
+/// The customers of the store at one moment: people with a profile, by position.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomerSnapshot {
+    /// The root key of each customer, ascending.
+    pub roots: Vec<Ck>,
+    /// Time of each customer's first event, ns (empty unless asked for).
+    pub first_seen: Vec<i64>,
+    /// Time of each customer's last event, ns (empty unless asked for).
+    pub last_seen: Vec<i64>,
+    /// The requested traits, in the order asked for.
+    pub traits: Vec<TraitColumn>,
+    /// For every customer key, the position of its person in `roots` ([`NO_POSITION`]: no
+    /// profile, or being erased). Keys past the end have no profile either.
+    pub position: Vec<u32>,
+}
+
+impl CustomerSnapshot {
+    /// Customers.
+    pub fn len(&self) -> usize {
+        self.roots.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.roots.is_empty()
+    }
+
+    /// The position of the person of key `ck`, if it has a profile.
+    pub fn position_of(&self, ck: Ck) -> Option<usize> {
+        match self.position.get(ck as usize) {
+            Some(&p) if p != NO_POSITION => Some(p as usize),
+            _ => None,
+        }
+    }
+}
+
+impl Store {
+    /// Every customer, with first and last seen when `seen` is set and the traits named in
+    /// `traits` (a trait nobody has gives a column without values), taken under one read of
+    /// profiles and identity so that positions and values agree. Without `seen` and traits no
+    /// profile is decoded: positions alone cost a pass over the identity graph.
+    pub fn snapshot(&self, seen: bool, traits: &[String]) -> CustomerSnapshot {
+        // Profiles before identity: the profile stage holds the profile lock while it reads
+        // the identity graph, so the other order could deadlock against it.
+        let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
+        let identity = crate::identity::resolve::read(&self.shared.identity);
+        let hidden = self.shared.hidden_keys.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let ids: Vec<Option<u32>> = traits.iter().map(|t| guard.names.get(t)).collect();
+        let n = guard.map.len();
+        let mut snap = CustomerSnapshot {
+            roots: Vec::with_capacity(n),
+            first_seen: Vec::with_capacity(if seen { n } else { 0 }),
+            last_seen: Vec::with_capacity(if seen { n } else { 0 }),
+            traits: vec![TraitColumn::default(); traits.len()],
+            position: Vec::new(),
+        };
+        let mut codes: Vec<HashMap<Box<str>, u32>> = vec![HashMap::new(); traits.len()];
+        let mut keys: Vec<Ck> = guard.map.keys().filter(|k| !hidden.contains(*k)).collect();
+        keys.sort_unstable();
+        let decode = seen || !traits.is_empty();
+        for root in keys {
+            if !decode {
+                snap.roots.push(root);
+                continue;
+            }
+            let Some(p) = guard.map.get(root) else { continue };
+            snap.roots.push(root);
+            snap.first_seen.push(p.first_seen);
+            snap.last_seen.push(p.last_seen);
+            for ((col, id), codes) in snap.traits.iter_mut().zip(&ids).zip(&mut codes) {
+                let slot = id.and_then(|id| p.trait_slot(id));
+                let (num, text) = match slot.map(|s| &s.value) {
+                    None => (f64::NAN, u32::MAX),
+                    Some(TraitValue::I64(x)) => (*x as f64, u32::MAX),
+                    Some(TraitValue::U64(x)) => (*x as f64, u32::MAX),
+                    Some(TraitValue::F64(x)) => (*x, u32::MAX),
+                    Some(TraitValue::Bool(b)) => (f64::from(u8::from(*b)), u32::MAX),
+                    Some(TraitValue::Str(s)) => {
+                        let next = col.texts.len() as u32;
+                        let code = match codes.get(&**s) {
+                            Some(c) => *c,
+                            None => {
+                                codes.insert(s.clone(), next);
+                                col.texts.push(s.to_string());
+                                next
+                            }
+                        };
+                        (f64::NAN, code)
+                    }
+                };
+                col.num.push(num);
+                col.text.push(text);
+            }
+        }
+        let keys = identity.graph.len().max(snap.roots.last().map_or(0, |r| *r as usize + 1));
+        let mut position = vec![NO_POSITION; keys];
+        for (i, root) in snap.roots.iter().enumerate() {
+            position[*root as usize] = i as u32;
+        }
+        for ck in 0..keys {
+            let root = identity.graph.root(ck as Ck);
+            if root != ck as Ck {
+                position[ck] = position.get(root as usize).copied().unwrap_or(NO_POSITION);
+            }
+        }
+        snap.position = position;
+        snap
+    }
+}
