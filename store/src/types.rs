@@ -71,6 +71,20 @@ pub enum Value {
     Str(String),
 }
 
+/// The value as text: numbers as Rust prints them, booleans as `true`/`false`, strings as
+/// they are.
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::I64(x) => write!(f, "{x}"),
+            Value::U64(x) => write!(f, "{x}"),
+            Value::F64(x) => write!(f, "{x}"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Str(s) => f.write_str(s),
+        }
+    }
+}
+
 impl Value {
     /// The value as a number, if it is one.
     pub fn as_f64(&self) -> Option<f64> {

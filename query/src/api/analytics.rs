@@ -47,3 +47,189 @@ pub struct RfmReport {
     /// The named segments, in rule order.
     pub segments: Vec<RfmSegmentRow>,
 }
+
+/// One step of a funnel.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FunnelStep {
+    /// The step's event.
+    pub event: String,
+    /// Customers who reached it.
+    pub customers: u64,
+    /// Share of those who started (the first step) who reached it.
+    pub conversion: f64,
+    /// Share of those who reached the previous step who reached it.
+    pub step_conversion: f64,
+    /// Customers who reached the previous step but not this one.
+    pub dropped: u64,
+}
+
+/// A funnel of one breakdown value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FunnelGroup {
+    /// The first step's value of the breakdown tag or field.
+    pub value: String,
+    /// Its steps.
+    pub steps: Vec<FunnelStep>,
+}
+
+/// `GET /api/v1/funnel`: customers through ordered steps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FunnelReport {
+    /// Every step, for all customers.
+    pub steps: Vec<FunnelStep>,
+    /// Per breakdown value, largest first (empty without a breakdown).
+    pub groups: Vec<FunnelGroup>,
+    /// First steps at or after this time, ns.
+    pub from: i64,
+    /// Events before this time, ns.
+    pub at: i64,
+    /// Each step within this long after the previous one, ns.
+    pub step_window_ns: Option<i64>,
+    /// Every step within this long after the first, ns.
+    pub window_ns: Option<i64>,
+    /// The breakdown tag or field.
+    pub breakdown: Option<String>,
+}
+
+/// KPIs of one UTC day.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KpiDay {
+    /// The day's start, ns.
+    pub day: i64,
+    /// Customers active that day.
+    pub dau: u64,
+    /// Customers active that day or in the six before.
+    pub wau: u64,
+    /// Customers active that day or in the 29 before.
+    pub mau: u64,
+    /// Orders.
+    pub orders: u64,
+    /// Sum of their amounts.
+    pub revenue: f64,
+    /// Average order value.
+    pub aov: f64,
+    /// Customers who ordered.
+    pub buyers: u64,
+    /// Buyers among the day's active customers.
+    pub conversion: f64,
+}
+
+/// `GET /api/v1/kpi/daily`: KPIs per day.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KpiReport {
+    /// The first day's start, ns.
+    pub from: i64,
+    /// Events before this time, ns.
+    pub at: i64,
+    /// One row per day.
+    pub days: Vec<KpiDay>,
+}
+
+/// One cohort of a retention table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cohort {
+    /// The cohort period's start, ns.
+    pub start: i64,
+    /// Customers in it.
+    pub customers: u64,
+    /// Per period since the cohort's (0 = its own), customers active in it.
+    pub active: Vec<u64>,
+    /// The same as shares of `customers`.
+    pub retention: Vec<f64>,
+    /// Per period, revenue of the cohort so far divided by its customers (lifetime value).
+    pub ltv: Vec<f64>,
+}
+
+/// `GET /api/v1/kpi/retention`: cohorts and their retention.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RetentionReport {
+    /// What defines a cohort: `signup`, `first_order` or an event name.
+    pub cohort_by: String,
+    /// The event that counts as active (`any`: every event).
+    pub activity: String,
+    /// Length of a period, ns (a week: 7 days, starting on Monday 00:00 UTC).
+    pub period_ns: i64,
+    /// Events before this time, ns; the last period of each cohort may be partial.
+    pub at: i64,
+    /// Cohorts, oldest first.
+    pub cohorts: Vec<Cohort>,
+}
+
+/// One product bought together with another.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CopurchaseItem {
+    /// The product.
+    pub sku: String,
+    /// Customers who bought it and the product asked about.
+    pub buyers: u64,
+    /// Their share of the buyers of the product asked about.
+    pub share: f64,
+    /// `share` divided by the share of all buyers who bought it (1: no more than chance).
+    pub lift: f64,
+}
+
+/// `GET /api/v1/copurchase`: what buyers of a product also bought.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CopurchaseReport {
+    /// The product asked about.
+    pub sku: String,
+    /// Customers who bought it.
+    pub buyers: u64,
+    /// Customers who bought anything.
+    pub all_buyers: u64,
+    /// Products they also bought, most buyers first.
+    pub items: Vec<CopurchaseItem>,
+}
+
+/// One k tried by the clustering.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterTry {
+    /// Clusters.
+    pub k: usize,
+    /// Sum of squared distances to the centroids (standardised units).
+    pub inertia: f64,
+    /// Mean silhouette on the sample (-1 to 1; higher: better separated).
+    pub silhouette: f64,
+    /// Lloyd iterations.
+    pub iterations: usize,
+}
+
+/// One cluster of customers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterProfile {
+    /// Its number.
+    pub cluster: u32,
+    /// Customers in it.
+    pub customers: u64,
+    /// Their share of the clustered customers.
+    pub share: f64,
+    /// Mean of each feature, in the feature's own units.
+    pub means: Vec<f64>,
+    /// The centroid, in standard deviations from each feature's mean.
+    pub centroid: Vec<f64>,
+}
+
+/// `GET /api/v1/cluster`: customers clustered by k-means++.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterReport {
+    /// Query time, ns.
+    pub at: i64,
+    /// The features, in column order.
+    pub features: Vec<String>,
+    /// Mean of each feature over the clustered customers.
+    pub feature_means: Vec<f64>,
+    /// Standard deviation of each feature.
+    pub feature_sds: Vec<f64>,
+    /// Customers clustered.
+    pub customers: u64,
+    /// Customers left out for lack of a value.
+    pub left_out: u64,
+    /// The k kept (best silhouette).
+    pub k: usize,
+    /// Every k tried.
+    pub tries: Vec<ClusterTry>,
+    /// The clusters of the kept k, largest first.
+    pub clusters: Vec<ClusterProfile>,
+    /// The seed.
+    pub seed: u64,
+}

@@ -12,7 +12,7 @@ use fixedbitset::FixedBitSet;
 
 use super::ast::{ArithOp, CmpOp};
 use super::leaf::{LeafData, NO_TIME};
-use super::plan::{Cond, Num, Plan};
+use super::plan::{Cond, Num, NumPlan, Plan};
 
 /// The members of `plan` among the customers in `universe` (by position), with one
 /// [`LeafData`] per leaf of the plan, at query time `at`.
@@ -20,6 +20,14 @@ pub fn evaluate<D: Borrow<LeafData>>(plan: &Plan, data: &[D], universe: &FixedBi
     let mut out = cond(&plan.root, data, universe.len(), at);
     out.intersect_with(universe);
     out
+}
+
+/// The value of `plan` for each of `n` customers (NaN: missing).
+pub fn evaluate_number<D: Borrow<LeafData>>(plan: &NumPlan, data: &[D], n: usize) -> Vec<f64> {
+    match num(&plan.root, data) {
+        NumVal::Const(x) => vec![x; n],
+        NumVal::Col(v) => v.into_owned(),
+    }
 }
 
 /// The members among `positions` only (the customers an event touched), one by one: what live

@@ -14,11 +14,11 @@ mod run;
 mod scan;
 
 pub use ast::{Agg, ArithOp, CmpOp, Expr};
-pub use eval::{evaluate, evaluate_at};
+pub use eval::{evaluate, evaluate_at, evaluate_number};
 pub use leaf::{Kind, Leaf, LeafData, NO_TIME, RfmPart, duration};
 pub use parser::parse;
-pub use plan::{Cond, Names, Num, Plan, compile, compile_expr};
-pub use run::{Answer, Definitions, QueryError, Step, names, query};
+pub use plan::{Cond, Names, Num, NumPlan, Plan, compile, compile_expr, compile_number};
+pub use run::{Answer, Definitions, Numbers, QueryError, Step, names, numbers, query};
 pub use scan::{AggScan, ScanStats, aggregate, behavioural};
 
 /// Why an expression does not parse, and where.

@@ -94,6 +94,28 @@ struct Compiler<'a> {
     warnings: Vec<String>,
 }
 
+/// A compiled numeric expression (a feature of a clustering, a value to report).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumPlan {
+    /// The expression as written.
+    pub source: String,
+    /// What it computes.
+    pub root: Num,
+    /// What it reads, each once.
+    pub leaves: Vec<Leaf>,
+    /// Things worth knowing that do not stop it.
+    pub warnings: Vec<String>,
+}
+
+/// Parses and compiles `src` as a number per customer (`spend_30d`, `count(order, 90d)`,
+/// `trait.age`, `rfm.m`, arithmetic of those).
+pub fn compile_number(src: &str, names: &Names) -> Result<NumPlan, ParseError> {
+    let expr = super::parse(src)?;
+    let mut c = Compiler { names, leaves: Vec::new(), warnings: Vec::new() };
+    let root = c.number(&expr, 1)?;
+    Ok(NumPlan { source: src.to_owned(), root, leaves: c.leaves, warnings: c.warnings })
+}
+
 /// Parses and compiles `src`.
 pub fn compile(src: &str, names: &Names) -> Result<Plan, ParseError> {
     let expr = super::parse(src)?;

@@ -12,9 +12,9 @@ use roaring::RoaringBitmap;
 
 use super::ast::Agg;
 use super::leaf::{Leaf, LeafData, NO_TIME, RfmPart};
-use super::plan::{Names, Plan, compile};
+use super::plan::{Names, Plan, compile, compile_number};
 use super::scan::{AggScan, ScanStats, aggregate, behavioural, pad};
-use super::{ParseError, evaluate};
+use super::{ParseError, evaluate, evaluate_number};
 use crate::analytics::rfm::{self, Rfm, RfmOptions};
 
 /// Why a query could not be answered.
@@ -95,52 +95,8 @@ pub fn query(store: &Store, expr: &str, at: i64, defs: &Definitions) -> Result<A
         move |error| QueryError::Invalid { expr, error, segment }
     };
     let plan = compile(expr, &names).map_err(invalid(expr, None))?;
-    // Every plan this one needs (named segments, recursively), to know which traits to read.
-    let mut plans: HashMap<String, Plan> = HashMap::new();
-    let mut stack = Vec::new();
-    collect(&plan, defs, &names, &mut plans, &mut stack)?;
-    let mut traits: Vec<String> = Vec::new();
-    let mut times = false;
-    for leaf in plans.values().chain([&plan]).flat_map(|p| &p.leaves) {
-        match leaf {
-            Leaf::Trait(t) if !traits.contains(t) => traits.push(t.clone()),
-            Leaf::FirstSeen | Leaf::LastSeen => times = true,
-            _ => {}
-        }
-    }
-    // Customers whose first event is at or after `at` do not exist yet; when every event is
-    // older than `at` (a query about now) nobody needs to be decoded to know that.
-    let newest = store.time_range()?.map_or(i64::MIN, |(_, b)| b);
-    let historical = newest >= at;
-    let t = Instant::now();
-    let snap = store.snapshot(times || historical, &traits);
-    let mut universe = FixedBitSet::with_capacity(snap.len());
-    if historical {
-        for (i, f) in snap.first_seen.iter().enumerate() {
-            universe.set(i, *f < at);
-        }
-    } else {
-        universe.insert_range(..);
-    }
-    let mut ev = Eval {
-        store,
-        at,
-        historical,
-        snap,
-        universe,
-        traits,
-        plans,
-        cache: HashMap::new(),
-        steps: vec![Step {
-            what: "customers".into(),
-            source: format!("profile snapshot{}", if times || historical { " (decoded)" } else { "" }),
-            took: t.elapsed(),
-            rows: 0,
-            chunks: 0,
-        }],
-        rfm: None,
-    };
-    let data = ev.leaves(&plan)?;
+    let mut ev = Eval::open(store, at, defs, &names, &plan.leaves)?;
+    let data = ev.leaves(&plan.leaves)?;
     let bits = evaluate(&plan, &data, &ev.universe, at);
     let members = RoaringBitmap::from_sorted_iter(bits.ones().map(|p| ev.snap.roots[p]))
         .expect("positions ascend, and so do their roots");
@@ -154,14 +110,48 @@ pub fn query(store: &Store, expr: &str, at: i64, defs: &Definitions) -> Result<A
     })
 }
 
+/// Numbers of every customer (see [`numbers`]).
+#[derive(Debug, Clone)]
+pub struct Numbers {
+    /// The customers (people with an event before `at`), by root key, ascending.
+    pub roots: Vec<Ck>,
+    /// Per expression, its value for each customer (NaN: missing).
+    pub values: Vec<Vec<f64>>,
+    /// How each leaf was read.
+    pub steps: Vec<Step>,
+}
+
+/// The numeric expressions `exprs` (`spend_30d`, `count(order, 90d)`, `trait.age`) for every
+/// customer of `store` at `at`.
+pub fn numbers(store: &Store, exprs: &[String], at: i64, defs: &Definitions) -> Result<Numbers, QueryError> {
+    let names = names(store, defs)?;
+    let plans = exprs
+        .iter()
+        .map(|e| {
+            compile_number(e, &names).map_err(|error| QueryError::Invalid { expr: e.clone(), error, segment: None })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let all: Vec<Leaf> = plans.iter().flat_map(|p| p.leaves.iter().cloned()).collect();
+    let mut ev = Eval::open(store, at, defs, &names, &all)?;
+    let n = ev.snap.len();
+    let keep: Vec<usize> = ev.universe.ones().collect();
+    let mut values = Vec::with_capacity(plans.len());
+    for p in &plans {
+        let data = ev.leaves(&p.leaves)?;
+        let v = evaluate_number(p, &data, n);
+        values.push(keep.iter().map(|i| v[*i]).collect());
+    }
+    Ok(Numbers { roots: keep.iter().map(|i| ev.snap.roots[*i]).collect(), values, steps: ev.steps })
+}
+
 fn collect(
-    plan: &Plan,
+    leaves: &[Leaf],
     defs: &Definitions,
     names: &Names,
     plans: &mut HashMap<String, Plan>,
     stack: &mut Vec<String>,
 ) -> Result<(), QueryError> {
-    for leaf in &plan.leaves {
+    for leaf in leaves {
         let Leaf::Segment(name) = leaf else { continue };
         if stack.contains(name) {
             let mut path = stack.clone();
@@ -178,7 +168,7 @@ fn collect(
             segment: Some(name.clone()),
         })?;
         stack.push(name.clone());
-        collect(&p, defs, names, plans, stack)?;
+        collect(&p.leaves, defs, names, plans, stack)?;
         stack.pop();
         plans.insert(name.clone(), p);
     }
@@ -198,10 +188,60 @@ struct Eval<'s> {
     rfm: Option<Rfm>,
 }
 
-impl Eval<'_> {
-    fn leaves(&mut self, plan: &Plan) -> Result<Vec<Arc<LeafData>>, QueryError> {
-        let mut out = Vec::with_capacity(plan.leaves.len());
-        for leaf in &plan.leaves {
+impl<'s> Eval<'s> {
+    // Reads the customers, and the traits of every plan that `leaves` need (named segments,
+    // recursively).
+    fn open(store: &'s Store, at: i64, defs: &Definitions, names: &Names, leaves: &[Leaf]) -> Result<Self, QueryError> {
+        let mut plans: HashMap<String, Plan> = HashMap::new();
+        let mut stack = Vec::new();
+        collect(leaves, defs, names, &mut plans, &mut stack)?;
+        let mut traits: Vec<String> = Vec::new();
+        let mut times = false;
+        for leaf in plans.values().flat_map(|p| &p.leaves).chain(leaves) {
+            match leaf {
+                Leaf::Trait(t) if !traits.contains(t) => traits.push(t.clone()),
+                Leaf::FirstSeen | Leaf::LastSeen => times = true,
+                _ => {}
+            }
+        }
+        // Customers whose first event is at or after `at` do not exist yet; when every event
+        // is older than `at` (a query about now) nobody needs to be decoded to know that.
+        let newest = store.time_range()?.map_or(i64::MIN, |(_, b)| b);
+        let historical = newest >= at;
+        let t = Instant::now();
+        let snap = store.snapshot(times || historical, &traits);
+        let mut universe = FixedBitSet::with_capacity(snap.len());
+        if historical {
+            for (i, f) in snap.first_seen.iter().enumerate() {
+                universe.set(i, *f < at);
+            }
+        } else {
+            universe.insert_range(..);
+        }
+        let step = Step {
+            what: "customers".into(),
+            source: format!("profile snapshot{}", if times || historical { " (decoded)" } else { "" }),
+            took: t.elapsed(),
+            rows: 0,
+            chunks: 0,
+        };
+        Ok(Eval {
+            store,
+            at,
+            historical,
+            snap,
+            universe,
+            traits,
+            plans,
+            cache: HashMap::new(),
+            steps: vec![step],
+            rfm: None,
+        })
+    }
+
+    fn leaves(&mut self, leaves: &[Leaf]) -> Result<Vec<Arc<LeafData>>, QueryError> {
+        let mut out = Vec::with_capacity(leaves.len());
+        for leaf in leaves {
             if !self.cache.contains_key(leaf) {
                 let data = Arc::new(self.read(leaf)?);
                 self.cache.insert(leaf.clone(), data);
@@ -282,7 +322,7 @@ impl Eval<'_> {
                     // Unknown: nobody (compile-time checks caught typos where they could).
                     None => FixedBitSet::with_capacity(n),
                     Some(plan) => {
-                        let data = self.leaves(&plan)?;
+                        let data = self.leaves(&plan.leaves)?;
                         evaluate(&plan, &data, &self.universe, at)
                     }
                 };

@@ -45,19 +45,22 @@ pub fn open(dir: &std::path::Path) -> Store {
     Store::open(dir, options).expect("open")
 }
 
-/// `n` random events over ten days from `BASE`: 12 customers, 16 devices (a sign-in links a
+/// `n` random events over ten days from `BASE`: `customers` customers and a third more devices (a sign-in links a
 /// device to a customer, so persons gather keys as the stream goes on), identify with traits,
 /// logins, page views and orders.
-pub fn random_batch(rng: &mut impl Rng, n: usize) -> Batch {
+pub fn random_batch(rng: &mut impl Rng, n: usize, customers: u32) -> Batch {
     let cities = ["上海", "北京", "杭州"];
     let mut batch = Batch::new("oracle");
     for _ in 0..n {
-        let ts = BASE + rng.random_range(0..10 * DAY);
-        let c = format!("c-{}", rng.random_range(0..12));
-        let d = format!("d-{}", rng.random_range(0..16));
+        // Whole hours: events of one customer at the same time happen, and so do events
+        // exactly on window edges.
+        let ts = BASE + rng.random_range(0..10 * 24) * HOUR;
+        let c = format!("c-{}", rng.random_range(0..customers));
+        let d = format!("d-{}", rng.random_range(0..customers + customers / 3));
         let sku = format!("S{}", rng.random_range(0..5));
         // Amounts in eighths: sums are exact in binary, whatever order they are added in.
         let amount = f64::from(rng.random_range(1..4000u32)) / 8.0;
+        let channel = ["web", "app", "store"][rng.random_range(0..3)];
         match rng.random_range(0..12) {
             0 => batch.push_event(
                 "identify",
@@ -69,7 +72,12 @@ pub fn random_batch(rng: &mut impl Rng, n: usize) -> Batch {
                 ],
             ),
             1 | 2 => batch.push_event("login", ts, [("customer", c.as_str())], [("ok", FieldValue::Bool(true))]),
-            3 | 4 => batch.push_event("page_view", ts, [("anon", d.as_str())], [("sku", FieldValue::Str(sku.into()))]),
+            3 | 4 => batch.push_event(
+                "page_view",
+                ts,
+                [("anon", d.as_str()), ("channel", channel)],
+                [("sku", FieldValue::Str(sku.into()))],
+            ),
             5 => batch.push_event(
                 "order",
                 ts,
@@ -79,7 +87,7 @@ pub fn random_batch(rng: &mut impl Rng, n: usize) -> Batch {
             _ => batch.push_event(
                 "order",
                 ts,
-                [("customer", c.as_str())],
+                [("customer", c.as_str()), ("channel", channel)],
                 [("amount", FieldValue::F64(amount)), ("sku", FieldValue::Str(sku.into()))],
             ),
         }
@@ -88,12 +96,12 @@ pub fn random_batch(rng: &mut impl Rng, n: usize) -> Batch {
     batch
 }
 
-/// A store holding `batches` random batches of `n` events, seeded.
-pub fn random_store(dir: &std::path::Path, seed: u64, batches: usize, n: usize) -> Store {
+/// A store holding `batches` random batches of `n` events of `customers` customers, seeded.
+pub fn random_store(dir: &std::path::Path, seed: u64, batches: usize, n: usize, customers: u32) -> Store {
     let store = open(dir);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     for _ in 0..batches {
-        store.write(random_batch(&mut rng, n)).expect("write");
+        store.write(random_batch(&mut rng, n, customers)).expect("write");
     }
     store
 }

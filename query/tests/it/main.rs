@@ -1,4 +1,5 @@
 //! Integration tests of cxp-query against real stores.
 
+mod analytics;
 mod common;
 mod segments;

@@ -295,7 +295,7 @@ const EXPRESSIONS: &[&str] = &[
 #[test]
 fn segments_match_a_brute_force_oracle_at_many_query_times() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = random_store(dir.path(), 5, 4, 200);
+    let store = random_store(dir.path(), 5, 4, 200, 12);
     let evs = events(&store);
     let mut by_root: HashMap<u32, Vec<&Ev>> = HashMap::new();
     for e in &evs {
@@ -404,7 +404,7 @@ fn golden_platinum_customers_by_hand() {
 #[test]
 fn mistakes_are_refused_with_the_column_and_a_way_out() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = random_store(dir.path(), 1, 1, 50);
+    let store = random_store(dir.path(), 1, 1, 50, 12);
     let defs: Definitions =
         [("a".to_owned(), "segment(b)".to_owned()), ("b".to_owned(), "segment(a) or did(login)".to_owned())].into();
     let cases = [
