@@ -54,6 +54,22 @@ enum Command {
     /// API tokens: create (printed once), list, revoke.
     #[command(subcommand)]
     Token(cmd::token::Command),
+    /// The customers of a segment expression at a time (count, sample, plan).
+    Query(cmd::query::Args),
+    /// Named segments: list, show, members, define, delete.
+    #[command(subcommand)]
+    Segment(cmd::segment::Command),
+    /// RFM scores, the R x F grid and the named RFM segments.
+    Rfm(cmd::rfm::Args),
+    /// Customer clusters by k-means++ (RFM or any numeric features).
+    Cluster(cmd::cluster::Args),
+    /// Customers through ordered steps: conversion and drop-off per step.
+    Funnel(cmd::funnel::Args),
+    /// Daily KPIs, retention cohorts with lifetime value, profile KPIs.
+    #[command(subcommand)]
+    Kpi(cmd::kpi::Command),
+    /// What the buyers of a product also bought.
+    Copurchase(cmd::copurchase::Args),
 }
 
 /// A command that needs only the data directory.
@@ -80,6 +96,13 @@ fn main() -> ExitCode {
         Command::Search(args) => cmd::search::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Token(command) => cmd::token::run(command),
+        Command::Query(args) => cmd::query::run(args),
+        Command::Segment(command) => cmd::segment::run(command),
+        Command::Rfm(args) => cmd::rfm::run(args),
+        Command::Cluster(args) => cmd::cluster::run(args),
+        Command::Funnel(args) => cmd::funnel::run(args),
+        Command::Kpi(command) => cmd::kpi::run(command),
+        Command::Copurchase(args) => cmd::copurchase::run(args),
     };
     match result {
         Ok(code) => code,

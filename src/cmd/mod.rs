@@ -1,16 +1,24 @@
 //! One module per command.
 
+pub mod cluster;
 pub mod compact;
+pub mod copurchase;
 pub mod customer;
 pub mod dict;
 pub mod erase;
 pub mod events;
+pub mod funnel;
 pub mod generate;
 pub mod identity;
 pub mod import;
+pub mod kpi;
 pub mod quarantine;
+pub mod query;
+pub mod rfm;
 pub mod search;
+pub mod segment;
 pub mod serve;
+pub mod source;
 pub mod token;
 
 use std::path::{Path, PathBuf};

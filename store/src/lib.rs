@@ -42,6 +42,7 @@ mod scan;
 pub mod search;
 mod seqcodec;
 mod stage;
+mod state;
 mod store;
 mod suppress;
 mod tables;

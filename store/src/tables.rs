@@ -56,6 +56,10 @@ pub const SUPPRESSED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("supp
 /// Customer key -> time (ns) it opted out: events carrying its identifiers are refused.
 pub const OPTED_OUT: TableDefinition<u32, i64> = TableDefinition::new("opted_out");
 
+/// Key -> bytes: state of the layers above the store (named segments defined through the
+/// API, their membership and size history, automation), written through the writer.
+pub const APP_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("app_state");
+
 /// Copies every table of `from` into the empty database `to`, one transaction per table.
 /// Refuses (before copying) a file holding a table this build does not know: it would be
 /// dropped. `Store::compact` uses this so that the new file holds no byte of deleted data.
@@ -78,6 +82,7 @@ pub(crate) fn copy_all(from: &redb::Database, to: &redb::Database) -> crate::Res
         ERASURES.name(),
         SUPPRESSED.name(),
         OPTED_OUT.name(),
+        APP_STATE.name(),
     ];
     let txn = from.begin_read()?;
     let tables: Vec<String> = txn.list_tables()?.map(|t| t.name().to_owned()).collect();
@@ -104,6 +109,7 @@ pub(crate) fn copy_all(from: &redb::Database, to: &redb::Database) -> crate::Res
     copy(&txn, to, ERASURES)?;
     copy(&txn, to, SUPPRESSED)?;
     copy(&txn, to, OPTED_OUT)?;
+    copy(&txn, to, APP_STATE)?;
     Ok(())
 }
 

@@ -98,6 +98,10 @@ pub(crate) enum Request {
         out: bool,
         reply: SyncSender<Result<Vec<Ck>>>,
     },
+    State {
+        entries: Vec<(String, Option<Vec<u8>>)>,
+        reply: SyncSender<Result<()>>,
+    },
 }
 
 impl Request {
@@ -109,7 +113,10 @@ impl Request {
     }
 
     fn alone(&self) -> bool {
-        matches!(self, Request::Erase { .. } | Request::EraseFinish { .. } | Request::OptOut { .. })
+        matches!(
+            self,
+            Request::Erase { .. } | Request::EraseFinish { .. } | Request::OptOut { .. } | Request::State { .. }
+        )
     }
 
     // Answers a request that was not carried out.
@@ -121,6 +128,7 @@ impl Request {
             Request::Erase { reply, .. } => drop(reply.send(Err(e))),
             Request::EraseFinish { reply, .. } => drop(reply.send(Err(e))),
             Request::OptOut { reply, .. } => drop(reply.send(Err(e))),
+            Request::State { reply, .. } => drop(reply.send(Err(e))),
         }
     }
 }
@@ -279,6 +287,9 @@ impl Writer {
             Request::OptOut { root, out, reply } => {
                 let done = self.opt_out(root, out);
                 let _ = reply.send(done);
+            }
+            Request::State { entries, reply } => {
+                let _ = reply.send(crate::state::write(&self.shared.db, &entries));
             }
             other => other.fail(StoreError::Format("not a request that runs alone".into())),
         }
@@ -521,7 +532,10 @@ impl Writer {
                     }
                     outcomes.push(Outcome::Split(done));
                 }
-                Request::Erase { .. } | Request::EraseFinish { .. } | Request::OptOut { .. } => {
+                Request::Erase { .. }
+                | Request::EraseFinish { .. }
+                | Request::OptOut { .. }
+                | Request::State { .. } => {
                     // `run` hands these to `run_alone`; they never join a group.
                     return Err(StoreError::Format("a request that runs alone reached a group commit".into()));
                 }

@@ -9,3 +9,32 @@ pub mod kmeans;
 pub mod kpi;
 pub mod retention;
 pub mod rfm;
+
+use cxp_store::{Store, StoreError};
+
+use crate::api::analytics::{CopurchaseReport, FunnelReport, KpiReport, RetentionReport, RfmReport};
+
+/// The RFM report of `store` at `at`.
+pub fn rfm_report(store: &Store, opts: &rfm::RfmOptions) -> Result<RfmReport, StoreError> {
+    Ok(rfm::rfm(store, &store.snapshot(false, &[]), opts)?.report())
+}
+
+/// The funnel `spec` over `store`.
+pub fn funnel_report(store: &Store, spec: &funnel::FunnelSpec) -> Result<FunnelReport, StoreError> {
+    funnel::funnel(store, &store.snapshot(false, &[]), spec)
+}
+
+/// Daily KPIs of `store`.
+pub fn kpi_report(store: &Store, spec: &kpi::KpiSpec) -> Result<KpiReport, StoreError> {
+    kpi::daily(store, &store.snapshot(false, &[]), spec)
+}
+
+/// The retention table `spec` of `store`.
+pub fn retention_report(store: &Store, spec: &retention::RetentionSpec) -> Result<RetentionReport, StoreError> {
+    retention::retention(store, &store.snapshot(false, &[]), spec)
+}
+
+/// Co-purchases of `spec` in `store`.
+pub fn copurchase_report(store: &Store, spec: &copurchase::CopurchaseSpec) -> Result<CopurchaseReport, StoreError> {
+    copurchase::copurchase(store, &store.snapshot(false, &[]), spec)
+}

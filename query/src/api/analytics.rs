@@ -233,3 +233,36 @@ pub struct ClusterReport {
     /// The seed.
     pub seed: u64,
 }
+
+/// `GET /api/v1/kpi/summary`: profile KPIs now.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KpiSummary {
+    /// Known customers (with an identifier other than an anonymous device).
+    pub known_customers: u64,
+    /// Their mean profile completeness (0 to 1).
+    pub completeness: f64,
+    /// Customers per completeness decile, then exactly 100%.
+    pub completeness_histogram: Vec<u64>,
+    /// Customers who ordered online.
+    pub online_buyers: u64,
+    /// Of them, those who also ordered offline (a store, a till).
+    pub also_offline: u64,
+    /// `also_offline / online_buyers`.
+    pub online_to_offline: f64,
+}
+
+impl KpiSummary {
+    /// The summary of `store` now.
+    pub fn of(store: &cxp_store::Store) -> KpiSummary {
+        let c = store.completeness();
+        let (online, both) = store.omnichannel();
+        KpiSummary {
+            known_customers: c.customers,
+            completeness: c.mean,
+            completeness_histogram: c.histogram.to_vec(),
+            online_buyers: online,
+            also_offline: both,
+            online_to_offline: if online == 0 { 0.0 } else { both as f64 / online as f64 },
+        }
+    }
+}

@@ -5,6 +5,7 @@ pub mod analytics;
 mod customer;
 mod ingest;
 mod mask;
+mod segment;
 mod status;
 
 pub use customer::{
@@ -14,4 +15,5 @@ pub use customer::{
 pub use cxp_store::ErasureReceipt;
 pub use ingest::{ErrorReply, RejectedLine, SegmentReply, WriteReply};
 pub use mask::{mask_email, mask_identifier, mask_phone, mask_value};
+pub use segment::{MemberDoc, MembersDoc, QueryDoc, SegmentDef, SegmentDoc, SizePoint, StepDoc, members};
 pub use status::{FieldQuality, Latency, QualityDoc, QuarantineDoc, Status, TokenDoc};

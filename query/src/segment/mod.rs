@@ -5,6 +5,7 @@
 //! meaning of every construct are in `query/SEGMENTS.md`.
 
 mod ast;
+pub mod defs;
 mod eval;
 mod leaf;
 mod lexer;

@@ -8,4 +8,5 @@ mod model;
 mod profiles;
 mod quarantine;
 mod search;
+mod state;
 mod util;
