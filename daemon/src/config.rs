@@ -56,6 +56,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// Privacy.
     pub privacy: PrivacyConfig,
+    /// Named segments kept live.
+    pub segments: SegmentsConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -129,6 +131,38 @@ pub struct PrivacyConfig {
 impl Default for PrivacyConfig {
     fn default() -> Self {
         PrivacyConfig { suppression: true }
+    }
+}
+
+/// Named segments kept live.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SegmentsConfig {
+    /// Segments file (TOML: `name = "expression"` or `[name]` with `expr` and `description`);
+    /// empty: `segments.toml` in the data directory, when there is one.
+    pub file: String,
+    /// Shortest time between two evaluations of all live segments, ms.
+    pub refresh_ms: u64,
+    /// Longest time between two evaluations, events or not (windows expire with time), s.
+    pub expiry_s: u64,
+    /// Share of one core the evaluations may take; more load makes them less frequent.
+    pub max_share: f64,
+    /// Size-history points kept per segment (one per minute).
+    pub history: usize,
+    /// Entered/left changes kept for `/api/v1/segment-changes`.
+    pub change_log: usize,
+}
+
+impl Default for SegmentsConfig {
+    fn default() -> Self {
+        SegmentsConfig {
+            file: String::new(),
+            refresh_ms: 1000,
+            expiry_s: 60,
+            max_share: 0.2,
+            history: 1440,
+            change_log: 100_000,
+        }
     }
 }
 
@@ -241,6 +275,16 @@ impl Config {
         positive("ingest.max_body_bytes", self.ingest.max_body_bytes)?;
         positive("ingest.tcp_batch_bytes", self.ingest.tcp_batch_bytes)?;
         positive("ingest.dedup_ids", self.ingest.dedup_ids)?;
+        positive("segments.refresh_ms", self.segments.refresh_ms as usize)?;
+        positive("segments.expiry_s", self.segments.expiry_s as usize)?;
+        positive("segments.history", self.segments.history)?;
+        positive("segments.change_log", self.segments.change_log)?;
+        if !(self.segments.max_share > 0.0 && self.segments.max_share <= 1.0) {
+            return Err(ConfigError::Invalid {
+                option: "segments.max_share",
+                why: format!("{}: between 0 (exclusive) and 1", self.segments.max_share),
+            });
+        }
         let ingest_auth = match self.auth.ingest.as_str() {
             "token" => true,
             "open" => false,

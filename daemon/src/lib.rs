@@ -17,6 +17,7 @@ mod dedup_reload;
 #[allow(clippy::result_large_err)]
 pub mod http;
 pub mod ingest;
+pub mod live;
 mod lp_tcp;
 mod lp_udp;
 pub mod metrics;

@@ -15,6 +15,7 @@ use crate::config::Resolved;
 use crate::dedup::Dedup;
 use crate::http::{AppState, router};
 use crate::ingest::Ingest;
+use crate::live::{LiveOptions, LiveSegments};
 use crate::metrics::Metrics;
 
 /// Why the daemon could not start or stop cleanly.
@@ -34,6 +35,9 @@ pub enum ServeError {
         /// Why it failed.
         source: std::io::Error,
     },
+    /// The segments file, or the definitions kept in the store.
+    #[error("segments: {0}")]
+    Segments(String),
     /// The dictionary file.
     #[error("dictionary {path}: {message}")]
     Dictionary {
@@ -117,6 +121,7 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
         }
     }
     let metrics = Arc::new(Metrics::default());
+    let live = Arc::new(open_live(&config, &store, &metrics)?);
     let ingest = Arc::new(Ingest::new(store.clone(), config.config.ingest.max_in_flight, metrics));
     let config = Arc::new(config);
     let tracker = TaskTracker::new();
@@ -200,6 +205,7 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
             }
         });
     }
+    tracker.spawn(live.clone().run(cancel.clone()));
     if let Some(listener) = http {
         let state = AppState {
             ingest: ingest.clone(),
@@ -209,6 +215,7 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
             config: config.clone(),
             pii: Arc::new(pii),
             stats_cache: Arc::default(),
+            live: live.clone(),
         };
         let app = router(state);
         let shutdown = cancel.clone();
@@ -234,6 +241,7 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
         tracing::warn!(deadline = ?DRAIN_DEADLINE, "requests still open at the shutdown deadline were dropped");
     }
     drop(ingest);
+    drop(live);
     // Blocking work started by a request whose client went away may still hold the store
     // for a moment: wait for it, then close (which writes the last profile checkpoint).
     let mut store = store;
@@ -255,6 +263,36 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
     tracing::warn!("the store is still in use after shutdown; it closes when the last user drops it");
     tracing::info!("stopped");
     Ok(())
+}
+
+// The segments file (configured, or `segments.toml` in the data directory) and the
+// definitions kept in the store; a file that does not parse stops the start, saying where.
+fn open_live(config: &Resolved, store: &Arc<Store>, metrics: &Arc<Metrics>) -> Result<LiveSegments, ServeError> {
+    let c = &config.config.segments;
+    let file = if c.file.is_empty() {
+        Some(config.data.join("segments.toml")).filter(|p| p.exists())
+    } else {
+        Some(std::path::PathBuf::from(&c.file))
+    };
+    let files = match &file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(io(format!("reading segments {}", path.display())))?;
+            cxp_query::segment::defs::parse_file(&text)
+                .map_err(|e| ServeError::Segments(format!("{}: {e}", path.display())))?
+        }
+        None => Vec::new(),
+    };
+    let options = LiveOptions {
+        refresh: std::time::Duration::from_millis(c.refresh_ms),
+        expiry: std::time::Duration::from_secs(c.expiry_s),
+        max_share: c.max_share,
+        history: c.history,
+        change_log: c.change_log,
+    };
+    let live = LiveSegments::open(store.clone(), metrics.clone(), files, options)
+        .map_err(|e| ServeError::Segments(e.to_string()))?;
+    tracing::info!(segments = live.specs().len(), file = ?file, "named segments are kept live");
+    Ok(live)
 }
 
 async fn wait_for_signal() {

@@ -30,26 +30,9 @@ pub struct Args {
     json: bool,
 }
 
-/// `4`, `2..8` or `3,5,7`.
-pub fn parse_ks(s: &str) -> anyhow::Result<Vec<usize>> {
-    let bad = || anyhow::anyhow!("--k takes a number, a range like 2..8 or a list like 3,5,7, not {s:?}");
-    if let Some((a, b)) = s.split_once("..") {
-        let (a, b): (usize, usize) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
-        if a == 0 || b < a || b > 64 {
-            return Err(bad());
-        }
-        return Ok((a..=b).collect());
-    }
-    let ks: Vec<usize> = s.split(',').map(|x| x.trim().parse().map_err(|_| bad())).collect::<anyhow::Result<_>>()?;
-    if ks.iter().any(|k| *k == 0 || *k > 64) {
-        return Err(bad());
-    }
-    Ok(ks)
-}
-
 /// Runs `cxp cluster`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let ks = parse_ks(&args.k)?;
+    let ks = cxp_query::analytics::cluster::parse_ks(&args.k).map_err(|e| anyhow::anyhow!("--{e}"))?;
     let source = args.source.open()?;
     let at = args.at.unwrap_or_else(cxp_store::now_ns);
     let report: ClusterReport = match &source {

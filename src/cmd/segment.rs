@@ -86,6 +86,7 @@ fn local_doc(
         entered: 0,
         exited: 0,
         history: Vec::new(),
+        error: None,
     })
 }
 

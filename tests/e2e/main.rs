@@ -1,6 +1,7 @@
 //! End-to-end tests of the `cxp` binary: one test binary, a module per command family, a
 //! shared harness in `util.rs`.
 
+mod analysis;
 mod customer;
 mod daemon;
 mod dict;

@@ -1,12 +1,14 @@
 //! The HTTP server: InfluxDB-compatible writes, the Segment tracking API, the JSON API under
 //! `/api/v1`, `/metrics`, `/health` and `/ready`.
 
+mod analysis;
 mod api;
 mod body;
 mod credentials;
 mod influx;
 mod privacy;
 mod segment;
+mod segments;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -43,6 +45,8 @@ pub struct AppState {
     pub pii: Arc<hashbrown::HashSet<String>>,
     /// Store counts and when they were read (see `api::store_stats`).
     pub stats_cache: Arc<std::sync::Mutex<Option<(std::time::Instant, cxp_store::StoreStats)>>>,
+    /// Named segments kept live.
+    pub live: Arc<crate::live::LiveSegments>,
 }
 
 /// The router with every route.
@@ -76,6 +80,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/customers/{id}/consent", post(privacy::set_consent))
         .route("/api/v1/customers/{id}/opt-out", post(privacy::opt_out).delete(privacy::opt_in))
         .route("/api/v1/erasures", get(privacy::erasures))
+        .route("/api/v1/query", get(analysis::query))
+        .route("/api/v1/rfm", get(analysis::rfm))
+        .route("/api/v1/cluster", get(analysis::cluster))
+        .route("/api/v1/funnel", get(analysis::funnel))
+        .route("/api/v1/kpi/daily", get(analysis::kpi_daily))
+        .route("/api/v1/kpi/retention", get(analysis::kpi_retention))
+        .route("/api/v1/kpi/summary", get(analysis::kpi_summary))
+        .route("/api/v1/copurchase", get(analysis::copurchase))
+        .route("/api/v1/segments", get(segments::list).post(segments::define))
+        .route("/api/v1/segments/{name}", get(segments::show).delete(segments::delete))
+        .route("/api/v1/segments/{name}/members", get(segments::members))
+        .route("/api/v1/segment-changes", get(segments::changes))
         .route("/api/v1/tokens", get(api::tokens).post(api::create_token))
         .route("/api/v1/tokens/{id}", delete(api::revoke_token))
         .layer(DefaultBodyLimit::max(raw_limit))

@@ -76,6 +76,20 @@ fn features(store: &Store, spec: &ClusterSpec, defs: &Definitions) -> Result<Fea
     })
 }
 
+/// The numbers of clusters to try, written `4`, `2..8` or `3,5,7` (each 1 to 64).
+pub fn parse_ks(s: &str) -> Result<Vec<usize>, String> {
+    let bad = || format!("k takes a number, a range like 2..8 or a list like 3,5,7 (each 1 to 64), not {s:?}");
+    let num = |x: &str| x.trim().parse::<usize>().ok().filter(|k| (1..=64).contains(k)).ok_or_else(bad);
+    if let Some((a, b)) = s.split_once("..") {
+        let (a, b) = (num(a)?, num(b)?);
+        if b < a {
+            return Err(bad());
+        }
+        return Ok((a..=b).collect());
+    }
+    s.split(',').map(num).collect()
+}
+
 /// Clusters the customers of `store` as `spec` says.
 pub fn cluster(store: &Store, spec: &ClusterSpec, defs: &Definitions) -> Result<ClusterReport, QueryError> {
     let Features { names, roots, cols, left_out } = features(store, spec, defs)?;

@@ -15,5 +15,7 @@ pub use customer::{
 pub use cxp_store::ErasureReceipt;
 pub use ingest::{ErrorReply, RejectedLine, SegmentReply, WriteReply};
 pub use mask::{mask_email, mask_identifier, mask_phone, mask_value};
-pub use segment::{MemberDoc, MembersDoc, QueryDoc, SegmentDef, SegmentDoc, SizePoint, StepDoc, members};
+pub use segment::{
+    ChangesDoc, MemberDoc, MembersDoc, QueryDoc, SegmentChange, SegmentDef, SegmentDoc, SizePoint, StepDoc, members,
+};
 pub use status::{FieldQuality, Latency, QualityDoc, QuarantineDoc, Status, TokenDoc};

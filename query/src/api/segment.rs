@@ -119,6 +119,9 @@ pub struct SegmentDoc {
     pub exited: u64,
     /// Size over time, oldest first (kept live only).
     pub history: Vec<SizePoint>,
+    /// Why the last evaluation failed, if it did (the members are those of the one before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// `POST /api/v1/segments`: a segment to define (or redefine).
@@ -144,4 +147,30 @@ pub struct MembersDoc {
     pub members: Vec<MemberDoc>,
     /// Where this page starts.
     pub offset: u64,
+}
+
+/// A customer entering or leaving a live segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentChange {
+    /// Position in the daemon's change log (ascending, no gaps).
+    pub seq: u64,
+    /// The segment.
+    pub segment: String,
+    /// The customer key.
+    pub root: u32,
+    /// Entered (true) or left (false).
+    pub entered: bool,
+    /// The evaluation time that saw it, ns.
+    pub at: i64,
+}
+
+/// `GET /api/v1/segment-changes?after=`: changes after a position in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangesDoc {
+    /// The changes, oldest first.
+    pub changes: Vec<SegmentChange>,
+    /// Where to ask from next (`after=`).
+    pub next: u64,
+    /// Changes that fell out of the kept log before they were asked for (0: none missed).
+    pub missed: u64,
 }

@@ -19,7 +19,7 @@ pub use eval::{evaluate, evaluate_at, evaluate_number};
 pub use leaf::{Kind, Leaf, LeafData, NO_TIME, RfmPart, duration};
 pub use parser::parse;
 pub use plan::{Cond, Names, Num, NumPlan, Plan, compile, compile_expr, compile_number};
-pub use run::{Answer, Definitions, Numbers, QueryError, Step, names, numbers, query};
+pub use run::{Answer, Definitions, Numbers, QueryError, Step, check, names, numbers, query, query_many};
 pub use scan::{AggScan, ScanStats, aggregate, behavioural};
 
 /// Why an expression does not parse, and where.

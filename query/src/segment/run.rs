@@ -110,6 +110,50 @@ pub fn query(store: &Store, expr: &str, at: i64, defs: &Definitions) -> Result<A
     })
 }
 
+/// Checks `expr` against `store` and the named segments in `defs` without evaluating it: it
+/// compiles, and so does every segment it refers to, with no circle among them.
+pub fn check(store: &Store, expr: &str, defs: &Definitions) -> Result<(), QueryError> {
+    let names = names(store, defs)?;
+    let plan =
+        compile(expr, &names).map_err(|error| QueryError::Invalid { expr: expr.to_owned(), error, segment: None })?;
+    collect(&plan.leaves, defs, &names, &mut HashMap::new(), &mut Vec::new())
+}
+
+/// The members of several expressions at one time, each answered on its own (one that does
+/// not compile or refers to segments in a circle is an error for it alone) and all read
+/// together: the profile snapshot and every leaf they share are read once, which is what keeps
+/// many live segments cheap.
+pub fn query_many(
+    store: &Store,
+    exprs: &[String],
+    at: i64,
+    defs: &Definitions,
+) -> Result<Vec<Result<RoaringBitmap, QueryError>>, QueryError> {
+    let names = names(store, defs)?;
+    let mut out: Vec<Result<Plan, QueryError>> = exprs
+        .iter()
+        .map(|e| {
+            let plan =
+                compile(e, &names).map_err(|error| QueryError::Invalid { expr: e.clone(), error, segment: None })?;
+            collect(&plan.leaves, defs, &names, &mut HashMap::new(), &mut Vec::new())?;
+            Ok(plan)
+        })
+        .collect();
+    let leaves: Vec<Leaf> = out.iter().flatten().flat_map(|p| p.leaves.iter().cloned()).collect();
+    // Every plan passed the checks on its own, so only the store can fail here.
+    let mut ev = Eval::open(store, at, defs, &names, &leaves)?;
+    let mut answers = Vec::with_capacity(out.len());
+    for plan in out.drain(..) {
+        answers.push(plan.and_then(|plan| {
+            let data = ev.leaves(&plan.leaves)?;
+            let bits = evaluate(&plan, &data, &ev.universe, at);
+            Ok(RoaringBitmap::from_sorted_iter(bits.ones().map(|p| ev.snap.roots[p]))
+                .expect("positions ascend, and so do their roots"))
+        }));
+    }
+    Ok(answers)
+}
+
 /// Numbers of every customer (see [`numbers`]).
 #[derive(Debug, Clone)]
 pub struct Numbers {
