@@ -258,14 +258,8 @@ fn live_segments(c: &mut Criterion) {
         start_ns: today - 70 * DAY,
         ..GenConfig::default()
     });
-    let more = cxp_gen::generate(GenConfig {
-        customers,
-        events: 1_000_000,
-        days: 10,
-        seed: 2,
-        start_ns: today - 10 * DAY,
-        ..GenConfig::default()
-    });
+    let more =
+        cxp_gen::generate(GenConfig { customers, events: 1_000_000, days: 10, seed: 2, start_ns: today - 10 * DAY });
     let chunk = 200_000;
     let mut g = c.benchmark_group(format!("live_segments_{customers}_customers"));
     g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(10));
