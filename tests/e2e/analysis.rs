@@ -121,12 +121,13 @@ fn live_segments_follow_events_and_time_and_survive_a_restart() {
         r.json()
     };
 
-    // c-1 spends 6000 now; c-2 was last seen 30 days ago less 4 seconds: active, for a moment.
+    // c-1 spends 6000 now; c-2 was last seen 30 days ago less 8 seconds: active, for a moment
+    // (long enough for a slow machine to see it enter first).
     let now = now_ns();
     let lp = format!(
         "order,customer=c-1 amount=6000 {}\nlogin,customer=c-2 ok=true {}\n",
         now - 60_000_000_000,
-        now - 30 * DAY + 4_000_000_000
+        now - 30 * DAY + 8_000_000_000
     );
     let r = d.request("POST", "/write?db=x", &[("Authorization", &admin)], lp.as_bytes());
     assert_eq!(r.status, 204, "{}", r.text());
