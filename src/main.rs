@@ -47,8 +47,9 @@ enum Command {
     /// Data dictionary: check a file, or print the default one.
     #[command(subcommand)]
     Dict(cmd::dict::Command),
-    /// Shows parts, events, bytes per event and the file size of a store.
-    Stats(cmd::compact::StatsArgs),
+    /// Shows parts, events, bytes per event and the file size of a store; or, with
+    /// `proportions` or `means`, tests an experiment from summary numbers.
+    Stats(cmd::stats::Args),
     /// Runs the daemon: network ingest (line protocol, InfluxDB and Segment HTTP) and the API.
     Serve(cmd::serve::Args),
     /// API tokens: create (printed once), list, revoke.
@@ -89,7 +90,7 @@ fn main() -> ExitCode {
         Command::Quarantine(args) => cmd::quarantine::run(args),
         Command::Compact(args) => cmd::compact::run(&args.data),
         Command::Erase(args) => cmd::erase::run(args),
-        Command::Stats(args) => cmd::compact::stats(&args),
+        Command::Stats(args) => cmd::stats::run(args),
         Command::Dict(command) => cmd::dict::run(command),
         Command::Identity(command) => cmd::identity::run(command),
         Command::Customer(args) => cmd::customer::run(args),

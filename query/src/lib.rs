@@ -8,4 +8,6 @@
 
 pub mod analytics;
 pub mod api;
+pub mod experiment;
 pub mod segment;
+pub mod stats;

@@ -21,7 +21,7 @@ pub fn run(dir: &Path) -> anyhow::Result<ExitCode> {
 pub struct StatsArgs {
     /// Data directory of the store.
     #[arg(long, env = "CXP_DATA")]
-    data: std::path::PathBuf,
+    pub data: Option<std::path::PathBuf>,
     /// Also show bytes per event of every column of every measurement, and their codecs.
     #[arg(long)]
     columns: bool,
@@ -33,7 +33,10 @@ pub struct StatsArgs {
 
 /// Runs `cxp stats`.
 pub fn stats(args: &StatsArgs) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(&args.data, super::saved_options())?;
+    let Some(data) = &args.data else {
+        anyhow::bail!("`cxp stats` needs --data DIR (or CXP_DATA), or a test: `cxp stats proportions|means`")
+    };
+    let store = super::open_store(data, super::saved_options())?;
     let s = store.stats()?;
     let per_event = |bytes: u64| if s.events == 0 { 0.0 } else { bytes as f64 / s.events as f64 };
     crate::outln!("events        {}", s.events)?;

@@ -19,6 +19,7 @@ pub mod search;
 pub mod segment;
 pub mod serve;
 pub mod source;
+pub mod stats;
 pub mod token;
 
 use std::path::{Path, PathBuf};

@@ -3,6 +3,7 @@
 
 pub mod analytics;
 mod customer;
+mod experiment;
 mod ingest;
 mod mask;
 mod segment;
@@ -13,6 +14,9 @@ pub use customer::{
 };
 /// What an erasure removed (`DELETE /api/v1/customers/{id}`, `GET /api/v1/erasures`).
 pub use cxp_store::ErasureReceipt;
+pub use experiment::{
+    AssignmentDoc, Comparison, ExperimentDoc, ExperimentResults, FactorDoc, MetricResult, MetricValue, VariantDoc,
+};
 pub use ingest::{ErrorReply, RejectedLine, SegmentReply, WriteReply};
 pub use mask::{mask_email, mask_identifier, mask_phone, mask_value};
 pub use segment::{

@@ -2,4 +2,6 @@
 
 mod analytics;
 mod common;
+mod experiments;
 mod segments;
+mod stats_golden;
