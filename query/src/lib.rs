@@ -9,5 +9,6 @@
 pub mod analytics;
 pub mod api;
 pub mod experiment;
+pub mod model;
 pub mod segment;
 pub mod stats;

@@ -3,7 +3,11 @@
 //! state to share: n = fnv1a32(decimal(fnv1a32(salt + id))) mod 10000 / 10000, and the
 //! variant whose range of cumulative weights holds n.
 
+use cxp_store::Store;
+
 use super::config::Experiment;
+use crate::api::AssignmentDoc;
+use crate::segment::{Definitions, QueryError};
 
 /// FNV-1a, 32 bits, over UTF-16 code units as JavaScript's `charCodeAt` gives them (for ASCII
 /// the same as over bytes).
@@ -41,6 +45,47 @@ pub fn choose(n: f64, weights: &[f64], coverage: f64) -> Option<usize> {
 pub fn bucket<'e>(exp: &'e Experiment, id: &str) -> Option<&'e str> {
     let weights: Vec<f64> = exp.variants.iter().map(|v| v.weight).collect();
     choose(growthbook_hash(&exp.salt, id), &weights, exp.coverage).map(|i| exp.variants[i].name.as_str())
+}
+
+/// Assigns customer `id`, checking the experiment's eligibility segment at `at` (a customer
+/// without a profile is eligible only when the experiment has no segment: new visitors can be
+/// in a test, but a segment says something about a profile).
+pub fn assign(
+    store: &Store,
+    exp: &Experiment,
+    id: &str,
+    at: i64,
+    defs: &Definitions,
+) -> Result<AssignmentDoc, QueryError> {
+    let hash = growthbook_hash(&exp.salt, id);
+    let mut doc = AssignmentDoc {
+        experiment: exp.name.clone(),
+        customer: id.to_owned(),
+        hash,
+        variant: None,
+        reason: None,
+        logged: false,
+    };
+    if exp.start.is_some_and(|s| at < s) || exp.end.is_some_and(|e| at >= e) {
+        doc.reason = Some("the experiment is not running at this time".into());
+        return Ok(doc);
+    }
+    if let Some(expr) = &exp.eligible {
+        let Some(view) = store.customer(id, Some(at))? else {
+            doc.reason = Some(format!("no profile for {id:?}, and the experiment is only for `{expr}`"));
+            return Ok(doc);
+        };
+        let answer = crate::segment::query(store, expr, at, defs)?;
+        if !answer.members.contains(view.root) {
+            doc.reason = Some(format!("not in the eligible segment `{expr}`"));
+            return Ok(doc);
+        }
+    }
+    doc.variant = bucket(exp, id).map(str::to_owned);
+    if doc.variant.is_none() {
+        doc.reason = Some(format!("outside the experiment's coverage ({:.0}% of traffic)", exp.coverage * 100.0));
+    }
+    Ok(doc)
 }
 
 #[cfg(test)]

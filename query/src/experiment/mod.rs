@@ -6,6 +6,6 @@ pub mod assign;
 pub mod config;
 pub mod results;
 
-pub use assign::{bucket, choose, growthbook_hash};
+pub use assign::{assign, bucket, choose, growthbook_hash};
 pub use config::{Experiment, ExperimentError, Exposure, Metric, MetricKind, parse_file};
 pub use results::{ResultsError, results};

@@ -3,5 +3,6 @@
 mod analytics;
 mod common;
 mod experiments;
+mod models;
 mod segments;
 mod stats_golden;
