@@ -71,6 +71,9 @@ enum Command {
     Kpi(cmd::kpi::Command),
     /// What the buyers of a product also bought.
     Copurchase(cmd::copurchase::Args),
+    /// A/B and multivariate experiments: list, show results, assign, plan a sample size.
+    #[command(subcommand)]
+    Experiment(cmd::experiment::Command),
 }
 
 /// A command that needs only the data directory.
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
         Command::Funnel(args) => cmd::funnel::run(args),
         Command::Kpi(command) => cmd::kpi::run(command),
         Command::Copurchase(args) => cmd::copurchase::run(args),
+        Command::Experiment(command) => cmd::experiment::run(command),
     };
     match result {
         Ok(code) => code,

@@ -7,6 +7,7 @@ pub mod customer;
 pub mod dict;
 pub mod erase;
 pub mod events;
+pub mod experiment;
 pub mod funnel;
 pub mod generate;
 pub mod identity;

@@ -41,6 +41,11 @@ pub enum Source {
 }
 
 impl SourceArgs {
+    /// The data directory, when reading a store.
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.data.as_deref()
+    }
+
     /// Opens the store or prepares the client.
     pub fn open(&self) -> anyhow::Result<Source> {
         match (&self.data, &self.addr) {
