@@ -28,15 +28,14 @@ use cxp_query::segment::Definitions;
 use cxp_store::dict::{Dictionary, DictionaryChoice};
 use cxp_store::{Batch, ColumnData, ParseOptions, ScanRequest, Store, StoreOptions};
 
+mod support;
+use support::{env, ingest};
+
 const DAY: i64 = 86_400_000_000_000;
 const DAYS: i64 = 180;
 const START: i64 = 1_767_225_600 * 1_000_000_000;
 // The day after the last generated event.
 const AT: i64 = START + DAYS * DAY;
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 fn options() -> StoreOptions {
     StoreOptions {
@@ -44,24 +43,6 @@ fn options() -> StoreOptions {
         search: false,
         dictionary: DictionaryChoice::Use(Arc::new(Dictionary::builtin())),
         ..StoreOptions::default()
-    }
-}
-
-fn ingest(store: &Store, lp: &[u8]) {
-    let mut rest = lp;
-    let mut pending = std::collections::VecDeque::new();
-    while !rest.is_empty() {
-        let cut = rest.iter().take(8 << 20).rposition(|b| *b == b'\n').map_or(rest.len(), |p| p + 1);
-        let mut batch = Batch::new("bench");
-        batch.push_line_protocol(&rest[..cut], ParseOptions::default(), 0, 1);
-        pending.push_back(store.write_async(batch).expect("queue"));
-        if pending.len() > 2 {
-            pending.pop_front().expect("pending").wait().expect("durable");
-        }
-        rest = &rest[cut..];
-    }
-    for p in pending {
-        p.wait().expect("durable");
     }
 }
 

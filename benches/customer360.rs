@@ -14,8 +14,10 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use cxp_gen::GenConfig;
 use cxp_store::dict::{Dictionary, DictionaryChoice};
-use cxp_store::{Batch, ParseOptions, Store, StoreOptions};
+use cxp_store::{Store, StoreOptions};
 use hdrhistogram::Histogram;
+
+mod support;
 
 fn customers() -> u64 {
     std::env::var("CXP_BENCH_CUSTOMERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000)
@@ -47,21 +49,7 @@ fn build(dir: &std::path::Path) -> Store {
     let store = Store::open(dir, options(true)).expect("open");
     let before = rss_bytes();
     let all = cxp_gen::generate(GenConfig { customers: n, events: n * 4, days: 90, seed: 7, ..GenConfig::default() });
-    let mut rest = all.as_slice();
-    let mut pending = std::collections::VecDeque::new();
-    while !rest.is_empty() {
-        let cut = rest.iter().take(8 << 20).rposition(|b| *b == b'\n').map_or(rest.len(), |p| p + 1);
-        let mut batch = Batch::new("bench");
-        batch.push_line_protocol(&rest[..cut], ParseOptions::default(), 0, 1);
-        pending.push_back(store.write_async(batch).expect("queue"));
-        if pending.len() > 2 {
-            pending.pop_front().expect("pending").wait().expect("durable");
-        }
-        rest = &rest[cut..];
-    }
-    for p in pending {
-        p.wait().expect("durable");
-    }
+    support::ingest(&store, &all);
     drop(all);
     store.search_flush().expect("flush");
     let m = store.memory_report();

@@ -74,6 +74,9 @@ enum Command {
     /// A/B and multivariate experiments: list, show results, assign, plan a sample size.
     #[command(subcommand)]
     Experiment(cmd::experiment::Command),
+    /// Predictive models (churn, purchase intent): list, show, train, features, score.
+    #[command(subcommand)]
+    Model(cmd::model::Command),
 }
 
 /// A command that needs only the data directory.
@@ -108,6 +111,7 @@ fn main() -> ExitCode {
         Command::Kpi(command) => cmd::kpi::run(command),
         Command::Copurchase(args) => cmd::copurchase::run(args),
         Command::Experiment(command) => cmd::experiment::run(command),
+        Command::Model(command) => cmd::model::run(command),
     };
     match result {
         Ok(code) => code,

@@ -58,6 +58,10 @@ pub struct Config {
     pub privacy: PrivacyConfig,
     /// Named segments kept live.
     pub segments: SegmentsConfig,
+    /// Predictive models.
+    pub models: ModelsConfig,
+    /// A/B tests.
+    pub experiments: ExperimentsConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -164,6 +168,36 @@ impl Default for SegmentsConfig {
             change_log: 100_000,
         }
     }
+}
+
+/// Predictive models: trained and scored on a schedule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelsConfig {
+    /// Models file (TOML, see `cxp model`); empty: `models.toml` in the data directory, when
+    /// there is one. `churn` and `purchase` are defined without it.
+    pub file: String,
+    /// Train and score on each model's schedule (`retrain`, `rescore`); else only on request.
+    pub auto: bool,
+    /// Threads of a training or scoring job (the others are left to ingest).
+    pub threads: usize,
+    /// How often the schedule is looked at, s.
+    pub check_s: u64,
+}
+
+impl Default for ModelsConfig {
+    fn default() -> Self {
+        ModelsConfig { file: String::new(), auto: true, threads: 1, check_s: 60 }
+    }
+}
+
+/// A/B tests.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExperimentsConfig {
+    /// Experiments file (TOML, see `cxp experiment`); empty: `experiments.toml` in the data
+    /// directory, when there is one.
+    pub file: String,
 }
 
 /// Logging.
@@ -279,6 +313,8 @@ impl Config {
         positive("segments.expiry_s", self.segments.expiry_s as usize)?;
         positive("segments.history", self.segments.history)?;
         positive("segments.change_log", self.segments.change_log)?;
+        positive("models.threads", self.models.threads)?;
+        positive("models.check_s", self.models.check_s as usize)?;
         if !(self.segments.max_share > 0.0 && self.segments.max_share <= 1.0) {
             return Err(ConfigError::Invalid {
                 option: "segments.max_share",

@@ -21,6 +21,7 @@ pub mod live;
 mod lp_tcp;
 mod lp_udp;
 pub mod metrics;
+pub mod models;
 pub mod segment;
 pub mod server;
 

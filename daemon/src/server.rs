@@ -38,6 +38,9 @@ pub enum ServeError {
     /// The segments file, or the definitions kept in the store.
     #[error("segments: {0}")]
     Segments(String),
+    /// The models or experiments file.
+    #[error("{0}")]
+    Definitions(String),
     /// The dictionary file.
     #[error("dictionary {path}: {message}")]
     Dictionary {
@@ -122,6 +125,8 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
     }
     let metrics = Arc::new(Metrics::default());
     let live = Arc::new(open_live(&config, &store, &metrics)?);
+    let models = Arc::new(open_models(&config, &store)?);
+    let experiments = Arc::new(open_experiments(&config)?);
     let ingest = Arc::new(Ingest::new(store.clone(), config.config.ingest.max_in_flight, metrics));
     let config = Arc::new(config);
     let tracker = TaskTracker::new();
@@ -206,6 +211,7 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
         });
     }
     tracker.spawn(live.clone().run(cancel.clone()));
+    tracker.spawn(models.clone().run(cancel.clone()));
     if let Some(listener) = http {
         let state = AppState {
             ingest: ingest.clone(),
@@ -216,6 +222,8 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
             pii: Arc::new(pii),
             stats_cache: Arc::default(),
             live: live.clone(),
+            models: models.clone(),
+            experiments,
         };
         let app = router(state);
         let shutdown = cancel.clone();
@@ -242,6 +250,7 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
     }
     drop(ingest);
     drop(live);
+    drop(models);
     // Blocking work started by a request whose client went away may still hold the store
     // for a moment: wait for it, then close (which writes the last profile checkpoint).
     let mut store = store;
@@ -293,6 +302,46 @@ fn open_live(config: &Resolved, store: &Arc<Store>, metrics: &Arc<Metrics>) -> R
         .map_err(|e| ServeError::Segments(e.to_string()))?;
     tracing::info!(segments = live.specs().len(), file = ?file, "named segments are kept live");
     Ok(live)
+}
+
+// A definitions file: configured, or `NAME` in the data directory when there is one.
+fn definitions_file(config: &Resolved, configured: &str, name: &str) -> Option<std::path::PathBuf> {
+    if configured.is_empty() {
+        Some(config.data.join(name)).filter(|p| p.exists())
+    } else {
+        Some(std::path::PathBuf::from(configured))
+    }
+}
+
+fn open_models(config: &Resolved, store: &Arc<Store>) -> Result<crate::models::Models, ServeError> {
+    let c = &config.config.models;
+    let file = definitions_file(config, &c.file, "models.toml");
+    let specs = match &file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(io(format!("reading models {}", path.display())))?;
+            cxp_query::model::parse_models(&text)
+                .map_err(|e| ServeError::Definitions(format!("{}: {e}", path.display())))?
+        }
+        None => cxp_query::model::ModelSpec::defaults(),
+    };
+    let options = crate::models::ModelsOptions {
+        auto: c.auto,
+        threads: c.threads,
+        check: std::time::Duration::from_secs(c.check_s),
+    };
+    tracing::info!(models = specs.len(), file = ?file, auto = c.auto, "models");
+    Ok(crate::models::Models::new(store.clone(), specs, options))
+}
+
+fn open_experiments(config: &Resolved) -> Result<Vec<cxp_query::experiment::Experiment>, ServeError> {
+    let Some(path) = definitions_file(config, &config.config.experiments.file, "experiments.toml") else {
+        return Ok(Vec::new());
+    };
+    let text = std::fs::read_to_string(&path).map_err(io(format!("reading experiments {}", path.display())))?;
+    let exps = cxp_query::experiment::parse_file(&text)
+        .map_err(|e| ServeError::Definitions(format!("{}: {e}", path.display())))?;
+    tracing::info!(experiments = exps.len(), file = %path.display(), "experiments");
+    Ok(exps)
 }
 
 async fn wait_for_signal() {

@@ -13,6 +13,7 @@ pub mod generate;
 pub mod identity;
 pub mod import;
 pub mod kpi;
+pub mod model;
 pub mod quarantine;
 pub mod query;
 pub mod rfm;
@@ -81,6 +82,16 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
     match t.duration_since(std::time::UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_nanos()).map_err(|_| format!("{s:?} is out of range")),
         Err(e) => i64::try_from(e.duration().as_nanos()).map(|n| -n).map_err(|_| format!("{s:?} is out of range")),
+    }
+}
+
+/// A time in ns as RFC 3339 to the second (UTC).
+pub fn format_time(ns: i64) -> String {
+    match u64::try_from(ns) {
+        Ok(n) => {
+            humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_nanos(n)).to_string()
+        }
+        Err(_) => format!("{ns} ns"),
     }
 }
 

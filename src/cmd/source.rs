@@ -108,6 +108,12 @@ impl Remote {
     }
 
     fn send<T: DeserializeOwned>(&self, req: reqwest::blocking::RequestBuilder, what: &str) -> anyhow::Result<T> {
+        let body = self.fetch(req, what)?;
+        serde_json::from_str(&body).with_context(|| format!("the answer to {what} is not what this cxp expects"))
+    }
+
+    // The body of a successful answer; an error says what the daemon answered.
+    fn fetch(&self, req: reqwest::blocking::RequestBuilder, what: &str) -> anyhow::Result<String> {
         let req = match &self.token {
             Some(t) => req.bearer_auth(t),
             None => req,
@@ -119,7 +125,7 @@ impl Remote {
             let reason = serde_json::from_str::<cxp_query::api::ErrorReply>(&body).map_or(body, |e| e.error);
             bail!("{} answered {status}: {reason}", self.base);
         }
-        serde_json::from_str(&body).with_context(|| format!("the answer to {what} is not what this cxp expects"))
+        Ok(body)
     }
 
     /// `GET path?query`, decoded.
@@ -130,6 +136,11 @@ impl Remote {
     /// `POST path` with a JSON body, decoded.
     pub fn post<T: DeserializeOwned, B: serde::Serialize>(&self, path: &str, body: &B) -> anyhow::Result<T> {
         self.send(self.http.post(format!("{}{path}", self.base)).json(body), path)
+    }
+
+    /// `GET path?query` as text (CSV).
+    pub fn get_text(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<String> {
+        self.fetch(self.http.get(format!("{}{path}", self.base)).query(query), path)
     }
 
     /// `DELETE path`, decoded.

@@ -422,6 +422,7 @@ impl Store {
     fn erase_rest(&self, mut receipt: ErasureReceipt) -> Result<ErasureReceipt> {
         let keys: RoaringBitmap = receipt.keys.iter().copied().collect();
         let (events, parts) = self.rewrite_without(&keys)?;
+        self.forget_scores(&keys)?;
         receipt.events += events;
         receipt.parts += parts;
         match (&self.search_tx, self.path().parent()) {

@@ -157,6 +157,7 @@ impl Store {
             hidden_keys: std::sync::RwLock::new(hidden),
             profiles: std::sync::RwLock::new(profiles),
             plan: plan.clone(),
+            scores: Mutex::default(),
         });
         let next_seq = counters.next_seq;
         let (tx, rx) = sync_channel(options.queue_depth);
@@ -464,6 +465,7 @@ impl Store {
                 profiles: std::sync::RwLock::new(crate::profile::Profiles::new(Default::default())),
                 plan,
                 hidden_keys: Default::default(),
+                scores: Mutex::default(),
             }),
         );
         let shared = Arc::try_unwrap(shared).map_err(|_| StoreError::Format("store still in use".into()))?;

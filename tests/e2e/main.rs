@@ -9,6 +9,7 @@ mod erase;
 mod events;
 mod generate;
 mod import;
+mod models;
 mod serve;
 mod serve_auth;
 mod util;

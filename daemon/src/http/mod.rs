@@ -5,7 +5,9 @@ mod analysis;
 mod api;
 mod body;
 mod credentials;
+mod experiments;
 mod influx;
+mod models;
 mod privacy;
 mod segment;
 mod segments;
@@ -47,6 +49,10 @@ pub struct AppState {
     pub stats_cache: Arc<std::sync::Mutex<Option<(std::time::Instant, cxp_store::StoreStats)>>>,
     /// Named segments kept live.
     pub live: Arc<crate::live::LiveSegments>,
+    /// Predictive models.
+    pub models: Arc<crate::models::Models>,
+    /// A/B tests.
+    pub experiments: Arc<Vec<cxp_query::experiment::Experiment>>,
 }
 
 /// The router with every route.
@@ -92,6 +98,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/segments/{name}", get(segments::show).delete(segments::delete))
         .route("/api/v1/segments/{name}/members", get(segments::members))
         .route("/api/v1/segment-changes", get(segments::changes))
+        .route("/api/v1/models", get(models::list))
+        .route("/api/v1/models/{name}", get(models::show))
+        .route("/api/v1/models/{name}/train", post(models::train))
+        .route("/api/v1/models/{name}/score", get(models::score))
+        .route("/api/v1/models/{name}/features", get(models::features))
+        .route("/api/v1/experiments", get(experiments::list))
+        .route("/api/v1/experiments/{name}", get(experiments::show))
+        .route("/api/v1/experiments/{name}/results", get(experiments::results))
+        .route("/api/v1/experiments/{name}/assign", post(experiments::assign))
         .route("/api/v1/tokens", get(api::tokens).post(api::create_token))
         .route("/api/v1/tokens/{id}", delete(api::revoke_token))
         .layer(DefaultBodyLimit::max(raw_limit))

@@ -29,8 +29,8 @@ pub async fn export(State(state): State<AppState>, headers: HeaderMap, Path(id):
     let key = id.clone();
     let doc = tokio::task::spawn_blocking(move || -> cxp_store::Result<Option<Json>> {
         let Some(identity) = store.identity(&key)? else { return Ok(None) };
-        let customer = match store.customer(&key, None)? {
-            Some(view) => serde_json::to_value(CustomerDoc::new(&view, &[])).unwrap_or(Json::Null),
+        let customer = match CustomerDoc::load(&store, &key, None, 0)? {
+            Some(doc) => serde_json::to_value(doc).unwrap_or(Json::Null),
             None => Json::Null,
         };
         let events: Vec<EventDoc> =

@@ -81,6 +81,9 @@ pub struct CustomerDoc {
     pub consent: BTreeMap<String, Json>,
     /// Share of the dictionary's profile fields the customer has (0 to 1).
     pub completeness: f64,
+    /// Model scores by model name (`churn`, `purchase`): probabilities from the last scoring.
+    #[serde(default)]
+    pub scores: BTreeMap<String, f64>,
     /// Most recent events, newest first.
     pub recent_events: Vec<EventDoc>,
     /// Whether personal data was masked for the reader's role.
@@ -94,7 +97,9 @@ impl CustomerDoc {
     pub fn load(store: &Store, id: &str, at: Option<i64>, events: usize) -> cxp_store::Result<Option<Self>> {
         let Some(view) = store.customer(id, at)? else { return Ok(None) };
         let recent = recent_events(store, view.root, events)?;
-        Ok(Some(CustomerDoc::new(&view, &recent)))
+        let mut doc = CustomerDoc::new(&view, &recent);
+        doc.scores = store.scores_of(view.root)?.into_iter().map(|(k, v)| (k, f64::from(v))).collect();
+        Ok(Some(doc))
     }
 
     /// The document of `view` with its most recent `events`.
@@ -127,6 +132,7 @@ impl CustomerDoc {
             sums: view.sums.iter().cloned().collect(),
             consent: view.consent.iter().map(|(c, given, ts)| (c.clone(), json!({"given": given, "ts": ts}))).collect(),
             completeness: view.completeness,
+            scores: BTreeMap::new(),
             recent_events: events.iter().map(EventDoc::from).collect(),
             masked: false,
         }

@@ -6,6 +6,7 @@ mod customer;
 mod experiment;
 mod ingest;
 mod mask;
+mod model;
 mod segment;
 mod status;
 
@@ -19,6 +20,7 @@ pub use experiment::{
 };
 pub use ingest::{ErrorReply, RejectedLine, SegmentReply, WriteReply};
 pub use mask::{mask_email, mask_identifier, mask_phone, mask_value};
+pub use model::{ModelDoc, TrainDoc, VersionSummary};
 pub use segment::{
     ChangesDoc, MemberDoc, MembersDoc, QueryDoc, SegmentChange, SegmentDef, SegmentDoc, SizePoint, StepDoc, members,
 };

@@ -9,18 +9,24 @@ pub mod binning;
 pub mod booster;
 pub mod cv;
 pub mod dataset;
+pub mod features;
 pub mod forest;
 mod grow;
 mod hist;
 pub mod metrics;
+pub mod registry;
+pub mod spec;
 pub mod train;
 pub mod tree;
 
 pub use booster::{Booster, Importance, RoundLog};
 pub use cv::{CrossValidation, cross_validate};
 pub use dataset::Dataset;
+pub use features::{FeatureSpec, FeatureTable, Label, Layout, Rows};
 pub use forest::Forest;
 pub use metrics::{Evaluation, evaluate};
+pub use registry::{ModelMeta, ScoreDoc, ScoreRun, Scorer, Sufficiency, TrainError, score_all, train_model};
+pub use spec::{ModelSpec, SpecError, parse_models};
 pub use train::{Params, train};
 
 /// Why a model cannot be trained or used.

@@ -52,6 +52,8 @@ pub enum Leaf {
     Segment(String),
     /// The RFM analysis at `at`.
     Rfm(RfmPart),
+    /// A model's score (`score.churn`): the probability from its last scoring.
+    Score(String),
 }
 
 /// What kind of value a leaf has.
@@ -76,7 +78,7 @@ impl Leaf {
             Leaf::Agg { .. } => Kind::Num,
             Leaf::FirstSeen | Leaf::LastSeen => Kind::Time,
             Leaf::Trait(_) | Leaf::Rfm(RfmPart::Segment) => Kind::Value,
-            Leaf::Rfm(_) => Kind::Num,
+            Leaf::Rfm(_) | Leaf::Score(_) => Kind::Num,
             Leaf::Search(_) | Leaf::Segment(_) => Kind::Set,
         }
     }
@@ -98,7 +100,7 @@ impl Leaf {
             }
             Leaf::FirstSeen => "first_seen".into(),
             Leaf::LastSeen => "last_seen".into(),
-            Leaf::Trait(t) if t.starts_with("score.") => t.clone(),
+            Leaf::Score(m) => format!("score.{m}"),
             Leaf::Trait(t) => format!("trait.{t}"),
             Leaf::Search(q) => format!("search({q:?})"),
             Leaf::Segment(s) => format!("segment({s})"),

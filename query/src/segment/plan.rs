@@ -357,7 +357,7 @@ impl Compiler<'_> {
             ("first_seen", 1) => Ok(Operand::Time(self.leaf(Leaf::FirstSeen))),
             ("last_seen", 1) => Ok(Operand::Time(self.leaf(Leaf::LastSeen))),
             ("trait", n) if n > 1 => Ok(Operand::Value(self.leaf(Leaf::Trait(rest)))),
-            ("score", 2) => Ok(Operand::Value(self.leaf(Leaf::Trait(format!("score.{rest}"))))),
+            ("score", 2) => Ok(self.typed(Leaf::Score(rest))),
             ("rfm", 2) => {
                 let part = match rest.as_str() {
                     "r" => RfmPart::R,

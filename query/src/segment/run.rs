@@ -349,6 +349,22 @@ impl<'s> Eval<'s> {
                 self.step(leaf, "profiles", t, stats);
                 LeafData::Value(col)
             }
+            Leaf::Score(model) => {
+                // Not scored yet (no model trained): nobody has a score, as a trait nobody has.
+                let col = self.store.scores(model)?;
+                let values = self
+                    .snap
+                    .roots
+                    .iter()
+                    .map(|&r| col.as_ref().and_then(|c| c.get(r)).map_or(f64::NAN, f64::from))
+                    .collect();
+                let source = match &col {
+                    Some(c) => format!("scores of model version {}", c.meta.version),
+                    None => "no scores yet".into(),
+                };
+                self.step(leaf, source, t, stats);
+                LeafData::Num(values)
+            }
             Leaf::Search(q) => {
                 let found = self.store.search(q, 1)?;
                 let mut set = FixedBitSet::with_capacity(n);

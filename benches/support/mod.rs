@@ -1,0 +1,31 @@
+//! What several benches share: sizes from the environment, and loading generated line
+//! protocol into a store the way producers do (blocks of 8 MiB, a few in flight, each durable).
+
+#![allow(dead_code)] // each bench uses part of it
+
+use cxp_store::{Batch, ParseOptions, Store};
+
+/// `name` from the environment as a number, else `default`.
+pub fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Writes line protocol `lp` into `store`, three blocks in flight, and waits until all of it
+/// is durable.
+pub fn ingest(store: &Store, lp: &[u8]) {
+    let mut rest = lp;
+    let mut pending = std::collections::VecDeque::new();
+    while !rest.is_empty() {
+        let cut = rest.iter().take(8 << 20).rposition(|b| *b == b'\n').map_or(rest.len(), |p| p + 1);
+        let mut batch = Batch::new("bench");
+        batch.push_line_protocol(&rest[..cut], ParseOptions::default(), 0, 1);
+        pending.push_back(store.write_async(batch).expect("queue"));
+        if pending.len() > 2 {
+            pending.pop_front().expect("pending").wait().expect("durable");
+        }
+        rest = &rest[cut..];
+    }
+    for p in pending {
+        p.wait().expect("durable");
+    }
+}
