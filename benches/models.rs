@@ -163,6 +163,7 @@ fn training(c: &mut Criterion) {
     let forest = Forest::compile(&model);
     let mut out = vec![0.0f32; data.rows()];
     let mut g = c.benchmark_group("models_scoring");
+    g.sample_size(10);
     g.throughput(Throughput::Elements(data.rows() as u64));
     g.bench_function("score_all_rows_one_thread", |b| b.iter(|| forest.predict(&data.x, data.width(), &mut out)));
     g.throughput(Throughput::Elements(1));
@@ -178,8 +179,8 @@ primary = { name = "purchase", kind = "conversion", event = "order", window = "7
 guardrails = [{ name = "revenue", kind = "sum", event = "order", field = "amount", window = "7d" }]
 "#;
 
-/// A store with `n` customers exposed to a two-variant test over 10 days, a tenth of them
-/// ordering after it.
+/// A store with `n` customers exposed to a two-variant test over 10 days, 10% (control) and
+/// 12% (green) of them ordering after it.
 fn experiment_store(n: u64) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), StoreOptions { search: false, ..options() }).expect("open");
@@ -197,7 +198,9 @@ fn experiment_store(n: u64) -> (tempfile::TempDir, Store) {
                 [("exposure", FieldValue::Bool(true))],
             )
             .expect("valid");
-        if i % 10 < 1 + (i % 2) {
+        // 10% of the control orders, 12% of the green variant.
+        let orders = if i % 2 == 0 { i % 10 == 0 } else { i % 50 < 6 };
+        if orders {
             batch
                 .push_event(
                     "order",

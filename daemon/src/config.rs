@@ -62,6 +62,8 @@ pub struct Config {
     pub models: ModelsConfig,
     /// A/B tests.
     pub experiments: ExperimentsConfig,
+    /// Recommendations: what counts as an interaction, decay, coupon policy.
+    pub recommend: cxp_query::recommend::RecConfig,
     /// Logging.
     pub log: LogConfig,
 }

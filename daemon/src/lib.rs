@@ -22,6 +22,7 @@ mod lp_tcp;
 mod lp_udp;
 pub mod metrics;
 pub mod models;
+pub mod recommend;
 pub mod segment;
 pub mod server;
 

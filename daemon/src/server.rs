@@ -127,6 +127,9 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
     let live = Arc::new(open_live(&config, &store, &metrics)?);
     let models = Arc::new(open_models(&config, &store)?);
     let experiments = Arc::new(open_experiments(&config)?);
+    let recommender =
+        crate::recommend::Recommender::start(store.clone(), config.config.recommend.clone(), cancel.clone())
+            .map_err(io("starting the recommendation thread"))?;
     let ingest = Arc::new(Ingest::new(store.clone(), config.config.ingest.max_in_flight, metrics));
     let config = Arc::new(config);
     let tracker = TaskTracker::new();
@@ -224,6 +227,7 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
             live: live.clone(),
             models: models.clone(),
             experiments,
+            recommender,
         };
         let app = router(state);
         let shutdown = cancel.clone();

@@ -10,5 +10,6 @@ pub mod analytics;
 pub mod api;
 pub mod experiment;
 pub mod model;
+pub mod recommend;
 pub mod segment;
 pub mod stats;

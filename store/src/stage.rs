@@ -8,6 +8,7 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender};
 
 use crate::manifest::Shared;
 use crate::search::indexer::Work;
+use crate::tap::{Committed, EventKey};
 use crate::types::{Ck, NO_CUSTOMER};
 use crate::writer::{Outcome, Request, Stored};
 
@@ -23,12 +24,34 @@ pub(crate) fn run(shared: &Arc<Shared>, search: Option<&Sender<Work>>, rx: Recei
     while let Ok(msg) = rx.recv() {
         match msg {
             Msg::Group { group, outcomes, stored, merges, next_seq } => {
-                apply(shared, search, &group, &stored, &merges, next_seq);
-                reply(group, outcomes);
+                let keys = apply(shared, search, &group, &stored, &merges, next_seq);
+                finish(shared, group, outcomes, keys, next_seq);
             }
             Msg::Barrier(done) => drop(done.send(())),
         }
     }
+}
+
+/// Hands the applied group to the taps (when `keys` were gathered for them), then sends every
+/// request its outcome.
+pub(crate) fn finish(
+    shared: &Shared,
+    mut group: Vec<Request>,
+    outcomes: Vec<Outcome>,
+    keys: Option<Vec<Vec<Option<EventKey>>>>,
+    next_seq: u64,
+) {
+    if let Some(keys) = keys {
+        let batches = group
+            .iter_mut()
+            .filter_map(|r| match r {
+                Request::Write { batch, .. } => Some(std::mem::take(batch)),
+                _ => None,
+            })
+            .collect();
+        crate::tap::publish(&shared.taps, Committed::new(batches, keys, next_seq));
+    }
+    reply(group, outcomes);
 }
 
 /// Sends every request of a committed group its outcome.
@@ -45,7 +68,8 @@ pub(crate) fn reply(group: Vec<Request>, outcomes: Vec<Outcome>) {
 
 /// Applies a committed group to the profiles: identity merges first, then each stored event
 /// under its key's root. Roots come from the graph as it is now, which may already include
-/// unions of later groups: profile merges commute, so the result is the same.
+/// unions of later groups: profile merges commute, so the result is the same. Returns each
+/// stored event's key, root and sequence number when a tap wants them.
 pub(crate) fn apply(
     shared: &Shared,
     search: Option<&Sender<Work>>,
@@ -53,7 +77,9 @@ pub(crate) fn apply(
     stored: &Stored,
     merges: &[(Ck, Ck)],
     next_seq: u64,
-) {
+) -> Option<Vec<Vec<Option<EventKey>>>> {
+    let tapped = !shared.taps.lock().unwrap_or_else(|p| p.into_inner()).is_empty();
+    let mut keys = Vec::new();
     let mut profiles = shared.profiles.write().unwrap_or_else(|p| p.into_inner());
     for (lo, hi) in merges {
         profiles.union(*lo, *hi);
@@ -73,6 +99,17 @@ pub(crate) fn apply(
         for chunk in kept.chunks(1024) {
             let identity = crate::identity::resolve::read(&shared.identity);
             root_of.extend(chunk.iter().map(|rec| rec.map_or(NO_CUSTOMER, |(ck, _, _)| identity.graph.root(ck))));
+        }
+        if tapped {
+            keys.push(
+                kept.iter()
+                    .zip(&root_of)
+                    .map(|(rec, &root)| match rec {
+                        Some((ck, seq, _)) if *ck != NO_CUSTOMER => Some(EventKey { ck: *ck, root, seq: *seq }),
+                        _ => None,
+                    })
+                    .collect(),
+            );
         }
         for ((event, rec), root) in batch.events().zip(kept).zip(&root_of) {
             if let Some((ck, seq, implied)) = rec
@@ -95,4 +132,5 @@ pub(crate) fn apply(
         // The indexer is gone only at shutdown; the next open catches the index up.
         let _ = tx.send(work);
     }
+    tapped.then_some(keys)
 }

@@ -157,6 +157,7 @@ impl Store {
             hidden_keys: std::sync::RwLock::new(hidden),
             profiles: std::sync::RwLock::new(profiles),
             plan: plan.clone(),
+            taps: Mutex::default(),
             scores: Mutex::default(),
         });
         let next_seq = counters.next_seq;
@@ -465,6 +466,7 @@ impl Store {
                 profiles: std::sync::RwLock::new(crate::profile::Profiles::new(Default::default())),
                 plan,
                 hidden_keys: Default::default(),
+                taps: Mutex::default(),
                 scores: Mutex::default(),
             }),
         );

@@ -206,8 +206,8 @@ impl Writer {
                     if let Some(crate::stage::Msg::Group { group, outcomes, stored, merges, next_seq }) = unsent {
                         // No stage thread: do its work here.
                         let search = self.search.as_ref();
-                        crate::stage::apply(&self.shared, search, &group, &stored, &merges, next_seq);
-                        crate::stage::reply(group, outcomes);
+                        let keys = crate::stage::apply(&self.shared, search, &group, &stored, &merges, next_seq);
+                        crate::stage::finish(&self.shared, group, outcomes, keys, next_seq);
                     }
                 }
                 Ok((outcomes, stored, merges, Some(old))) => {
@@ -226,7 +226,8 @@ impl Writer {
                     old.sort_unstable();
                     old.dedup();
                     let next_seq = self.counters.next_seq;
-                    crate::stage::apply(&self.shared, self.search.as_ref(), &group, &stored, &merges, next_seq);
+                    let keys =
+                        crate::stage::apply(&self.shared, self.search.as_ref(), &group, &stored, &merges, next_seq);
                     let rebuilt = self.rebuild_graph().and_then(|()| self.rebuild_profiles(&old));
                     if let Err(e) = rebuilt {
                         // Profiles may be wrong now: never checkpoint them, so the next open
@@ -234,7 +235,7 @@ impl Writer {
                         self.checkpoints_off = true;
                         self.report(format!("rebuilding after a split: {e}; profiles are rebuilt at the next open"));
                     }
-                    crate::stage::reply(group, outcomes);
+                    crate::stage::finish(&self.shared, group, outcomes, keys, next_seq);
                 }
                 Err(e) => {
                     for req in group {

@@ -187,3 +187,49 @@ fn assignment_is_sticky_logged_and_counted() {
         assert_eq!(line, format!("c-{i}\t{}", variants[i]));
     }
 }
+
+#[test]
+fn recommendations_follow_events_and_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let daemon = Daemon::start(&data, &[]);
+    let admin = format!("Bearer {}", daemon.admin());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos() as i64;
+    // Twenty shoppers view a phone then its case; five the phone then a charger; c-99 orders the phone.
+    let mut lp = String::new();
+    for c in 0..25 {
+        let other = if c < 20 { "case-1" } else { "charger-1" };
+        lp.push_str(&format!("page_view,customer=c-{c} sku=\"phone-1\" {}\n", now - 3_600_000_000_000));
+        lp.push_str(&format!("page_view,customer=c-{c} sku=\"{other}\" {}\n", now - 3_000_000_000_000));
+    }
+    lp.push_str(&format!("order,customer=c-99 sku=\"phone-1\",amount=999.0 {}\n", now - 60_000_000_000));
+    let r = daemon.request("POST", "/write", &[("Authorization", &admin)], lp.as_bytes());
+    assert_eq!(r.status, 204, "{}", r.text());
+    let ask = |d: &Daemon, q: &str| {
+        let started = std::time::Instant::now();
+        loop {
+            let r = d.request("GET", &format!("/api/v1/recommendations?{q}"), &[("Authorization", &admin)], b"");
+            assert_eq!(r.status, 200, "{}", r.text());
+            let doc = r.json();
+            if doc["items"][0]["source"] == "co-occurrence" || started.elapsed() > std::time::Duration::from_secs(10) {
+                return doc;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let doc = ask(&daemon, "item=phone-1&k=2");
+    let items: Vec<&str> =
+        doc["items"].as_array().expect("items").iter().map(|i| i["item"].as_str().expect("item")).collect();
+    assert_eq!(items, ["case-1", "charger-1"], "{doc}");
+    // For a customer: a coupon decision (no scores yet: no coupon, and it says why).
+    let doc = ask(&daemon, "item=phone-1&customer=c-3&k=1");
+    assert_eq!(doc["coupon"]["offer"], false);
+    assert!(doc["coupon"]["reason"].as_str().expect("reason").contains("no purchase score"), "{doc}");
+    assert!(daemon.request("GET", "/api/v1/recommendations", &[("Authorization", &admin)], b"").status == 400);
+    daemon.stop();
+    // Rebuilt from the store at the next start.
+    let daemon = Daemon::start(&data, &[]);
+    let doc = ask(&daemon, "item=phone-1&k=1");
+    assert_eq!(doc["items"][0]["item"], "case-1", "{doc}");
+    daemon.stop();
+}

@@ -9,6 +9,7 @@ mod experiments;
 mod influx;
 mod models;
 mod privacy;
+mod recommend;
 mod segment;
 mod segments;
 
@@ -53,6 +54,8 @@ pub struct AppState {
     pub models: Arc<crate::models::Models>,
     /// A/B tests.
     pub experiments: Arc<Vec<cxp_query::experiment::Experiment>>,
+    /// Recommendations.
+    pub recommender: Arc<crate::recommend::Recommender>,
 }
 
 /// The router with every route.
@@ -103,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/models/{name}/train", post(models::train))
         .route("/api/v1/models/{name}/score", get(models::score))
         .route("/api/v1/models/{name}/features", get(models::features))
+        .route("/api/v1/recommendations", get(recommend::recommendations))
         .route("/api/v1/experiments", get(experiments::list))
         .route("/api/v1/experiments/{name}", get(experiments::show))
         .route("/api/v1/experiments/{name}/results", get(experiments::results))

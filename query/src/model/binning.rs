@@ -86,15 +86,20 @@ impl FeatureBins {
     }
 }
 
-/// A table's features binned: one byte per value, row-major like the table.
+/// A table's features binned: one byte per value, row-major like the table (what histograms
+/// read, a row at a time) and column by column (what a split reads, one feature of its rows).
 #[derive(Debug, Clone)]
 pub struct Binned {
     /// Cuts per feature.
     pub bins: Vec<FeatureBins>,
-    /// `rows * features` bins.
+    /// `rows * features` bins, row after row.
     pub codes: Vec<u8>,
+    /// The same, feature after feature.
+    pub columns: Vec<u8>,
     /// Features per row.
     pub width: usize,
+    /// Rows.
+    pub rows: usize,
 }
 
 impl Binned {
@@ -109,7 +114,18 @@ impl Binned {
             })
             .collect();
         let codes = Self::codes(&bins, data);
-        Binned { bins, codes, width }
+        let mut columns = vec![0u8; codes.len()];
+        for (r, row) in codes.chunks_exact(width.max(1)).enumerate() {
+            for (f, &c) in row.iter().enumerate() {
+                columns[f * rows + r] = c;
+            }
+        }
+        Binned { bins, codes, columns, width, rows }
+    }
+
+    /// The bins of feature `f`, one per row.
+    pub fn column(&self, f: usize) -> &[u8] {
+        &self.columns[f * self.rows..(f + 1) * self.rows]
     }
 
     /// Bins `data` with cuts fitted elsewhere (a validation set binned like the training set).

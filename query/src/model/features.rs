@@ -4,7 +4,8 @@
 //! No leakage by construction: features read the window `[-inf, cutoff)` and labels only
 //! `[cutoff, cutoff + horizon)`, in separate scans. The rows are the customers active in the
 //! `active_days` before the cutoff (a customer gone silent long ago has already churned; a
-//! model of who is about to is about the others).
+//! model of who is about to is about the others), and by default only known customers (not
+//! anonymous visitors).
 //!
 //! Features, in column order:
 //!
@@ -84,6 +85,9 @@ pub struct FeatureSpec {
     pub windows_days: Vec<u32>,
     /// Rows: customers with an event in this many days before the cutoff.
     pub active_days: u32,
+    /// Rows: only known customers (an identifier other than an anonymous device): visitors
+    /// who never signed in cannot be reached, and their "churn" is a cookie expiring.
+    pub known_only: bool,
     /// The order event and its amount field.
     pub order_event: String,
     /// Amount field of orders.
@@ -102,6 +106,7 @@ impl Default for FeatureSpec {
             events: ["page_view", "login", "add_to_cart", "order", "search"].map(String::from).to_vec(),
             windows_days: vec![30, 90],
             active_days: 90,
+            known_only: true,
             order_event: "order".into(),
             amount_field: "amount".into(),
             review_event: "review".into(),
@@ -421,10 +426,11 @@ pub fn build(
     let mut roots = Vec::new();
     let mut row: Vec<f32> = Vec::with_capacity(data.width());
     let days = |t: i64| ((cutoff - t) as f64 / DAY as f64) as f32;
+    let known = if spec.known_only && only.is_none() { store.known(&snap.roots) } else { vec![true; n] };
     for p in 0..n {
         // A table holds the customers active lately; one person is scored whenever they were
         // last seen (but not before their first event).
-        if a.last[p] == i64::MIN || (only.is_none() && a.last[p] < recent_from) {
+        if a.last[p] == i64::MIN || (only.is_none() && a.last[p] < recent_from) || !known[p] {
             continue;
         }
         row.clear();

@@ -2,21 +2,21 @@
 //!
 //! Rows live in one array of row ids; a node owns a contiguous range of it, and a split
 //! partitions the range in place (stably, so rows stay in ascending order and the histogram
-//! builder reads the table front to back). At each level the smaller child of every split is
-//! counted; the larger one is its parent's histograms minus the smaller's.
+//! builder reads the table front to back). The nodes of a level own disjoint ranges, so their
+//! splits are chosen, partitioned and counted in parallel. At each level the smaller child of
+//! every split is counted; the larger one is its parent's histograms minus the smaller's.
 
 use rayon::prelude::*;
 
-use super::binning::FeatureBins;
-use super::hist::{Hist, Sums};
+use super::binning::Binned;
+use super::hist::{Hist, Layout, Sums};
 use super::train::Params;
 use super::tree::{Node, Tree};
 
 /// What one tree is grown from.
 pub(crate) struct Grower<'a> {
-    pub codes: &'a [u8],
-    pub width: usize,
-    pub bins: &'a [FeatureBins],
+    pub binned: &'a Binned,
+    pub layout: &'a Layout,
     pub grad: &'a [[f32; 2]],
     pub params: &'a Params,
     /// Features this tree may split on (column sampling).
@@ -42,8 +42,7 @@ struct Open {
 /// The best split of a node.
 #[derive(Debug, Clone, Copy)]
 struct Split {
-    /// Index into `Grower::features`.
-    k: usize,
+    feature: usize,
     /// Bins `1..=bin` go left.
     bin: u8,
     missing_right: bool,
@@ -68,12 +67,12 @@ impl Grower<'_> {
         let total = open.sums;
         let parent = self.score(total);
         let mut best: Option<Split> = None;
-        for (k, &f) in self.features.iter().enumerate() {
-            let nb = self.bins[f].len();
-            let h = &open.hist.bins[k];
+        for &f in &self.features {
+            let h = open.hist.feature(self.layout, f);
             let missing = h[0];
             let mut acc = [0.0f64; 2];
-            for (t, bin) in h.iter().enumerate().take(nb.saturating_sub(1)).skip(1) {
+            // Thresholds: every bin but the last (whose right side would be empty).
+            for (t, bin) in h.iter().enumerate().take(h.len().saturating_sub(1)).skip(1) {
                 acc[0] += bin[0];
                 acc[1] += bin[1];
                 // Missing values to the left, then to the right; without any, the direction
@@ -89,13 +88,13 @@ impl Grower<'_> {
                     }
                     let gain = self.score(left) + self.score(right) - parent;
                     if best.is_none_or(|b| gain > b.gain) {
-                        best = Some(Split { k, bin: t as u8, missing_right, gain, left, right });
+                        best = Some(Split { feature: f, bin: t as u8, missing_right, gain, left, right });
                     }
                 }
             }
         }
         let mut best = best.filter(|b| b.gain > p.gamma.max(1e-6))?;
-        if open.hist.bins[best.k][0][1] == 0.0 {
+        if open.hist.feature(self.layout, best.feature)[0][1] == 0.0 {
             // No missing value reached this node: unseen ones follow the heavier side.
             best.missing_right = best.right[1] > best.left[1];
         }
@@ -103,11 +102,12 @@ impl Grower<'_> {
     }
 
     /// Grows a tree over `rows` (the sampled row ids, ascending), reordering them so that
-    /// each leaf's rows are contiguous. `scratch` is reused between trees.
-    pub(crate) fn grow(&self, rows: &mut [u32], scratch: &mut Vec<u32>) -> (Tree, Vec<LeafRows>) {
-        let hist = Hist::build(rows, self.codes, self.width, self.grad, &self.features);
+    /// each leaf's rows are contiguous.
+    pub(crate) fn grow(&self, rows: &mut [u32]) -> (Tree, Vec<LeafRows>) {
+        let hist = Hist::build(rows, &self.binned.codes, self.layout, self.grad);
         let mut sums = [0.0f64; 2];
-        for s in &hist.bins.first().map_or(&[[0.0; 2]; 256], |b| b)[..] {
+        // Every row is in exactly one bin of the first feature.
+        for s in hist.feature(self.layout, 0) {
             sums[0] += s[0];
             sums[1] += s[1];
         }
@@ -118,31 +118,43 @@ impl Grower<'_> {
             let last = depth == self.params.max_depth;
             let splits: Vec<Option<Split>> =
                 level.par_iter().map(|o| if last { None } else { self.best_split(o) }).collect();
+            // Partition every split node's rows, in parallel over the level's disjoint ranges
+            // (cut from the row array in the order of their starts).
+            let mut order: Vec<usize> = (0..level.len()).filter(|&i| splits[i].is_some()).collect();
+            order.sort_unstable_by_key(|&i| level[i].start);
+            let mut parts: Vec<(usize, &mut [u32], Split)> = Vec::with_capacity(order.len());
+            let mut rest: &mut [u32] = rows;
+            let mut at = 0;
+            for i in order {
+                let (open, s) = (&level[i], splits[i].expect("filtered above"));
+                let (_, tail) = rest.split_at_mut(open.start - at);
+                let (mine, tail) = tail.split_at_mut(open.end - open.start);
+                (rest, at) = (tail, open.end);
+                parts.push((i, mine, s));
+            }
+            let mut mid_of = vec![0usize; level.len()];
+            let done: Vec<(usize, usize)> = parts
+                .into_par_iter()
+                .map(|(i, mine, s)| (i, partition(mine, self.binned.column(s.feature), s.bin, s.missing_right)))
+                .collect();
+            for (i, m) in done {
+                mid_of[i] = m;
+            }
             let mut next: Vec<Open> = Vec::new();
             // (index into `next` of the smaller child, of the larger child)
             let mut pairs: Vec<(usize, usize)> = Vec::new();
-            for (open, split) in level.into_iter().zip(splits) {
+            for (i, (open, split)) in level.into_iter().zip(splits).enumerate() {
                 let Some(s) = split else {
                     let value = self.leaf_value(open.sums);
                     tree.nodes[open.node] = Node::leaf(value, open.sums[1] as f32);
                     leaves.push(LeafRows { value, start: open.start, end: open.end });
                     continue;
                 };
-                let f = self.features[s.k];
-                let mid = open.start
-                    + partition(
-                        &mut rows[open.start..open.end],
-                        scratch,
-                        self.codes,
-                        self.width,
-                        f,
-                        s.bin,
-                        s.missing_right,
-                    );
+                let mid = open.start + mid_of[i];
                 let (l, r) = (tree.nodes.len(), tree.nodes.len() + 1);
                 tree.nodes[open.node] = Node {
-                    feature: f as u32,
-                    threshold: self.bins[f].cuts[s.bin as usize - 1],
+                    feature: s.feature as u32,
+                    threshold: self.binned.bins[s.feature].cuts[s.bin as usize - 1],
                     missing_right: s.missing_right,
                     left: l as u32,
                     right: r as u32,
@@ -167,13 +179,13 @@ impl Grower<'_> {
             if next.is_empty() {
                 break;
             }
-            if !last && depth + 1 < self.params.max_depth {
+            if depth + 1 < self.params.max_depth {
                 let rows_ro: &[u32] = rows;
                 let built: Vec<Hist> = pairs
                     .par_iter()
                     .map(|&(s, _)| {
                         let o = &next[s];
-                        Hist::build(&rows_ro[o.start..o.end], self.codes, self.width, self.grad, &self.features)
+                        Hist::build(&rows_ro[o.start..o.end], &self.binned.codes, self.layout, self.grad)
                     })
                     .collect();
                 for ((s, l), h) in pairs.iter().zip(built) {
@@ -187,29 +199,22 @@ impl Grower<'_> {
     }
 }
 
-/// Stable partition of `rows` by the split: the rows going left first. Returns their count.
-fn partition(
-    rows: &mut [u32],
-    scratch: &mut Vec<u32>,
-    codes: &[u8],
-    width: usize,
-    f: usize,
-    bin: u8,
-    missing_right: bool,
-) -> usize {
-    scratch.clear();
+/// Stable partition of `rows` by the split on `column` (the feature's bin of every row): the
+/// rows going left first. Returns their count.
+fn partition(rows: &mut [u32], column: &[u8], bin: u8, missing_right: bool) -> usize {
+    let mut right = Vec::with_capacity(rows.len() / 2);
     let mut w = 0;
     for i in 0..rows.len() {
         let r = rows[i];
-        let b = codes[r as usize * width + f];
+        let b = column[r as usize];
         let left = if b == 0 { !missing_right } else { b <= bin };
         if left {
             rows[w] = r;
             w += 1;
         } else {
-            scratch.push(r);
+            right.push(r);
         }
     }
-    rows[w..].copy_from_slice(scratch);
+    rows[w..].copy_from_slice(&right);
     w
 }

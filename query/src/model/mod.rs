@@ -14,6 +14,7 @@ pub mod forest;
 mod grow;
 mod hist;
 pub mod metrics;
+mod quick;
 pub mod registry;
 pub mod spec;
 pub mod train;

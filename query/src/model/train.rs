@@ -14,6 +14,7 @@ use super::binning::{Binned, MAX_BINS};
 use super::booster::{Booster, RoundLog};
 use super::dataset::Dataset;
 use super::grow::Grower;
+use super::hist::Layout;
 use super::metrics::log_loss;
 
 /// Training parameters; the defaults are XGBoost's, but for the thread count.
@@ -127,6 +128,7 @@ fn train_in_pool(data: &Dataset, valid: Option<&Dataset>, params: &Params) -> Re
         return Err(ModelError::Data(format!("{n} rows with {positives} positives: both classes are needed")));
     }
     let binned = Binned::fit(data, params.max_bins);
+    let layout = Layout::new(binned.bins.iter().map(|b| b.len()));
     let width = data.width();
     let mean = positives as f64 / n as f64;
     let base_margin = (mean / (1.0 - mean)).ln() as f32;
@@ -135,7 +137,6 @@ fn train_in_pool(data: &Dataset, valid: Option<&Dataset>, params: &Params) -> Re
     let mut valid_margin = valid.map(|v| vec![base_margin; v.rows()]);
     let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
     let mut rows: Vec<u32> = Vec::with_capacity(n);
-    let mut scratch = Vec::with_capacity(n);
     let mut in_sample = vec![true; n];
     let mut trees = Vec::new();
     let mut history = Vec::new();
@@ -172,8 +173,8 @@ fn train_in_pool(data: &Dataset, valid: Option<&Dataset>, params: &Params) -> Re
             features.truncate(keep);
             features.sort_unstable();
         }
-        let grower = Grower { codes: &binned.codes, width, bins: &binned.bins, grad: &grad, params, features };
-        let (tree, leaves) = grower.grow(&mut rows, &mut scratch);
+        let grower = Grower { binned: &binned, layout: &layout, grad: &grad, params, features };
+        let (tree, leaves) = grower.grow(&mut rows);
         for leaf in &leaves {
             for &r in &rows[leaf.start..leaf.end] {
                 margin[r as usize] += leaf.value;

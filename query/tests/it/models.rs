@@ -141,7 +141,11 @@ fn learns_a_known_function_close_to_the_best_possible_auc() {
         Params { rounds: 300, learning_rate: 0.1, max_depth: 4, early_stopping: Some(20), ..Params::default() };
     let model = train(&train_set, Some(&valid), &params).expect("trains");
     let best = cxp_query::model::metrics::auc(&truth, &test.y).expect("two classes");
-    let ours = evaluate(&model.predict_all(&test), &test.y);
+    let probs = model.predict_all(&test);
+    for (i, p) in probs.iter().enumerate().take(2000) {
+        assert_eq!(*p, model.predict(test.row(i)), "the compiled model and the trees disagree on row {i}");
+    }
+    let ours = evaluate(&probs, &test.y);
     let auc = ours.auc.expect("two classes");
     assert!(auc > best - 0.01 && auc <= best + 0.005, "AUC {auc}, best possible {best}");
     assert!(model.trees.len() < 300, "early stopping never stopped");
@@ -190,6 +194,7 @@ mod features {
             events: vec!["login".into(), "page_view".into(), "order".into()],
             windows_days: vec![2, 5],
             active_days: 6,
+            known_only: false,
             ..FeatureSpec::default()
         }
     }
@@ -257,6 +262,17 @@ mod features {
             let churned = !by_root[root].iter().any(|e| e.ts >= cutoff && e.ts < cutoff + 2 * DAY);
             assert_eq!(table.data.y[i], u8::from(churned), "label of root {root}");
         }
+        // Known customers only: the people with a customer id among their identifiers.
+        let known_spec = FeatureSpec { known_only: true, ..spec.clone() };
+        let known = build(&store, &known_spec, &lay, cutoff, Some(&label), Rows::All).expect("build");
+        let with_id: Vec<u32> = table
+            .roots
+            .iter()
+            .copied()
+            .filter(|&r| store.members(r).iter().any(|&k| store.customer_id(k).is_some_and(|(t, _)| t == "customer")))
+            .collect();
+        assert_eq!(known.roots, with_id);
+        assert!(known.roots.len() < table.roots.len(), "some visitors never signed in");
         // One person alone gets the same row.
         let root = table.roots[3];
         let mut keys = vec![root];
@@ -298,7 +314,8 @@ mod registry {
 
     fn spec() -> ModelSpec {
         let mut s = ModelSpec::new("churn", Label::Churn { days: 2 });
-        s.features = FeatureSpec { windows_days: vec![2, 5], active_days: 6, ..FeatureSpec::default() };
+        s.features =
+            FeatureSpec { windows_days: vec![2, 5], active_days: 6, known_only: false, ..FeatureSpec::default() };
         s.params = Params { rounds: 20, ..s.params };
         s.min_history_days = 3;
         s.min_class_rows = 20;

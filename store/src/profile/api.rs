@@ -226,10 +226,7 @@ impl Store {
     pub fn completeness(&self) -> Completeness {
         let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
         let identity = crate::identity::resolve::read(&self.shared.identity);
-        let anon = identity.types.kind("anon");
-        let known = |root: Ck| {
-            identity.graph.members(root).iter().any(|m| identity.index.get(*m).is_some_and(|(k, _)| Some(k) != anon))
-        };
+        let known = |root: Ck| is_known(&identity, root);
         let mut histogram = [0u64; 11];
         let mut total = 0.0;
         let mut customers = 0u64;
@@ -244,6 +241,13 @@ impl Store {
             histogram[bucket.min(10)] += 1;
         }
         Completeness { customers, mean: if customers == 0 { 0.0 } else { total / customers as f64 }, histogram }
+    }
+
+    /// Whether each person of `roots` is a known customer: has an identifier other than an
+    /// anonymous device (someone a message can reach, whose churn means something).
+    pub fn known(&self, roots: &[Ck]) -> Vec<bool> {
+        let identity = crate::identity::resolve::read(&self.shared.identity);
+        roots.iter().map(|&r| is_known(&identity, r)).collect()
     }
 
     /// Customers who ordered online, and how many of them also ordered offline (a channel in
@@ -389,4 +393,9 @@ fn decode(text: &str) -> Value {
         "b" => Value::Bool(rest == "true"),
         _ => Value::Str(rest.to_owned()),
     }
+}
+
+fn is_known(identity: &crate::identity::Identity, root: Ck) -> bool {
+    let anon = identity.types.kind("anon");
+    identity.graph.members(root).iter().any(|m| identity.index.get(*m).is_some_and(|(k, _)| Some(k) != anon))
 }

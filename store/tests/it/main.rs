@@ -9,4 +9,5 @@ mod profiles;
 mod quarantine;
 mod search;
 mod state;
+mod tap;
 mod util;
