@@ -3,7 +3,8 @@
 //!
 //! Targets (models issue): match XGBoost's test AUC within 0.005 and beat its training time
 //! (hist, depth 6, 200 rounds, 2 threads); score at least 1M customers per second per core
-//! with a 200-tree depth-6 model; experiment results for 1M exposed customers under 50 ms.
+//! with a 200-tree depth-6 model; experiment results for 1M exposed customers under 50 ms;
+//! recommendations for a customer viewing a product within a millisecond.
 //!
 //! The churn table comes from `cxp gen` events (1M customers, 16M events over 180 days,
 //! seed 12) through the model's own feature builder, and is kept under `target/bench-data`
@@ -240,5 +241,55 @@ fn experiments(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, training, experiments);
+/// Recommendations for a customer viewing a product, from the state of a generated business
+/// (100k customers, 2M events over 60 days: 3,000 products).
+fn recommendations(c: &mut Criterion) {
+    use cxp_query::recommend::{RecConfig, for_customer};
+    let lp = cxp_gen::generate(GenConfig {
+        customers: 100_000,
+        events: 2_000_000,
+        days: 60,
+        seed: 13,
+        ..GenConfig::default()
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path(), StoreOptions { search: false, ..options() }).expect("open");
+    ingest(&store, &lp);
+    let config = RecConfig::default();
+    let mut state = config.state();
+    let t = Instant::now();
+    let built = cxp_query::recommend::rebuild(&store, &config, &mut state, START + 60 * DAY).expect("rebuild");
+    eprintln!(
+        "models: recommendations rebuilt from {} interactions in {:.2} s: {} items, {} pairs kept",
+        built.events,
+        t.elapsed().as_secs_f64(),
+        state.items(),
+        state.pairs()
+    );
+    let skus: Vec<String> = state.popular(500, &[]).into_iter().map(|r| r.item).collect();
+    let mut hist = hdrhistogram::Histogram::<u64>::new(3).expect("histogram");
+    for i in 0..20_000usize {
+        let t = Instant::now();
+        let r = for_customer(&state, &config, Some((i * 7919 % 100_000) as u32 + 1), Some(&skus[i % skus.len()]), 5);
+        hist.record(t.elapsed().as_nanos() as u64).expect("record");
+        assert!(!r.is_empty());
+    }
+    eprintln!(
+        "models: recommendation for a customer viewing a product: p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
+        hist.value_at_quantile(0.5) as f64 / 1e3,
+        hist.value_at_quantile(0.99) as f64 / 1e3,
+        hist.max() as f64 / 1e3
+    );
+    let mut g = c.benchmark_group("recommendations");
+    let mut i = 0usize;
+    g.bench_function("for_customer_viewing_a_product", |b| {
+        b.iter(|| {
+            i += 1;
+            for_customer(&state, &config, Some((i * 7919 % 100_000) as u32 + 1), Some(&skus[i % skus.len()]), 5)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, training, experiments, recommendations);
 criterion_main!(benches);

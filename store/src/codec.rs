@@ -364,11 +364,8 @@ fn decode_strs(codec: Codec, payload: &[u8], rows: usize) -> Result<StrColumn, C
             let codes: Vec<u32> = decode_nums(Codec::Pco, &payload[dict_end..], rows)?;
             let n_dict = codes.iter().max().map_or(0, |m| *m as usize + 1);
             let dict = read_str_block(&block, n_dict)?;
-            let mut col = StrColumn::new();
-            for c in codes {
-                col.push(dict.get(c as usize));
-            }
-            Ok(col)
+            // Kept coded: the scan does not copy each row's string (see `StrColumn::codes`).
+            Ok(StrColumn::from_dictionary(dict, codes))
         }
         other => Err(CodecError::Corrupt(format!("{} is not a string codec", other.name()))),
     }

@@ -3,16 +3,26 @@
 use crate::bitmap::BitVec;
 use crate::types::{ColumnType, Value};
 
-/// Strings stored Arrow-style: one byte buffer and `len + 1` offsets into it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Strings stored Arrow-style: one byte buffer and `len + 1` offsets into it. A column read
+/// from a dictionary-coded chunk keeps the dictionary in that buffer and one code per row
+/// instead (`codes`), so a scan does not copy every row's string, and a reader can work on
+/// the few distinct values once rather than on every row ([`StrColumn::codes`]).
+#[derive(Debug, Clone, Eq)]
 pub struct StrColumn {
     offsets: Vec<usize>,
     bytes: String,
+    codes: Option<Vec<u32>>,
 }
 
 impl Default for StrColumn {
     fn default() -> Self {
-        StrColumn { offsets: vec![0], bytes: String::new() }
+        StrColumn { offsets: vec![0], bytes: String::new(), codes: None }
+    }
+}
+
+impl PartialEq for StrColumn {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
 
@@ -22,9 +32,19 @@ impl StrColumn {
         Self::default()
     }
 
+    /// A column of `codes` into `dictionary` (every code must be below its length).
+    pub(crate) fn from_dictionary(dictionary: StrColumn, codes: Vec<u32>) -> Self {
+        debug_assert!(dictionary.codes.is_none());
+        debug_assert!(codes.iter().all(|&c| (c as usize) < dictionary.len()));
+        StrColumn { offsets: dictionary.offsets, bytes: dictionary.bytes, codes: Some(codes) }
+    }
+
     /// Number of values.
     pub fn len(&self) -> usize {
-        self.offsets.len() - 1
+        match &self.codes {
+            Some(c) => c.len(),
+            None => self.offsets.len() - 1,
+        }
     }
 
     /// Whether there are no values.
@@ -32,25 +52,68 @@ impl StrColumn {
         self.len() == 0
     }
 
+    fn entry(&self, k: usize) -> &str {
+        &self.bytes[self.offsets[k]..self.offsets[k + 1]]
+    }
+
+    // Turns a dictionary-coded column into a plain one (before it is appended to).
+    fn materialize(&mut self) {
+        if self.codes.is_some() {
+            let plain: StrColumn = self.iter().collect();
+            *self = plain;
+        }
+    }
+
     /// Appends a value.
     pub fn push(&mut self, s: &str) {
+        self.materialize();
         self.bytes.push_str(s);
         self.offsets.push(self.bytes.len());
     }
 
     /// The value at `index`.
     pub fn get(&self, index: usize) -> &str {
-        &self.bytes[self.offsets[index]..self.offsets[index + 1]]
+        match &self.codes {
+            Some(c) => self.entry(c[index] as usize),
+            None => self.entry(index),
+        }
     }
 
     /// Total bytes of all values.
     pub fn byte_len(&self) -> usize {
-        self.bytes.len()
+        match &self.codes {
+            Some(_) => self.iter().map(str::len).sum(),
+            None => self.bytes.len(),
+        }
     }
 
     /// Iterates over the values.
     pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
         (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// For a dictionary-coded column: each row's code, and the number of distinct values
+    /// ([`StrColumn::dictionary_value`] gives each).
+    pub fn codes(&self) -> Option<(&[u32], usize)> {
+        self.codes.as_deref().map(|c| (c, self.offsets.len() - 1))
+    }
+
+    /// Dictionary value `code` of a dictionary-coded column.
+    pub fn dictionary_value(&self, code: u32) -> &str {
+        self.entry(code as usize)
+    }
+
+    /// A new column of the rows at `rows`, in that order (sharing the dictionary of a coded
+    /// column).
+    pub fn gather(&self, rows: &[usize]) -> StrColumn {
+        match &self.codes {
+            Some(c) => StrColumn {
+                offsets: self.offsets.clone(),
+                bytes: self.bytes.clone(),
+                codes: Some(rows.iter().map(|&r| c[r]).collect()),
+            },
+            None => rows.iter().map(|&r| self.get(r)).collect(),
+        }
     }
 }
 
@@ -148,7 +211,7 @@ impl ColumnData {
             ColumnData::U64(v) => ColumnData::U64(rows.iter().map(|&r| v[r]).collect()),
             ColumnData::F64(v) => ColumnData::F64(rows.iter().map(|&r| v[r]).collect()),
             ColumnData::Bool(v) => ColumnData::Bool(rows.iter().map(|&r| v.get(r)).collect()),
-            ColumnData::Str(v) => ColumnData::Str(rows.iter().map(|&r| v.get(r)).collect()),
+            ColumnData::Str(v) => ColumnData::Str(v.gather(rows)),
         }
     }
 

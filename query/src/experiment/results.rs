@@ -72,15 +72,43 @@ fn exposures(
     req.with_ts = true;
     req.with_ck = true;
     let (mut b1, mut b2) = (String::new(), String::new());
+    // For dictionary-coded chunks (tags, mostly), each distinct value is looked at once.
+    const OTHER: u16 = u16::MAX;
+    let (mut ours, mut vmap): (Vec<bool>, Vec<u16>) = (Vec::new(), Vec::new());
     for batch in store.scan(req)? {
         let batch = batch?;
         let (Some(ecol), Some(vcol)) = (batch.column(&e.experiment), batch.column(&e.variant)) else { continue };
+        let ecodes = match &ecol.data {
+            ColumnData::Str(s) => s.codes().map(|(c, n)| {
+                ours.clear();
+                ours.extend((0..n as u32).map(|k| s.dictionary_value(k) == exp.name));
+                c
+            }),
+            _ => None,
+        };
+        let vcodes = match &vcol.data {
+            ColumnData::Str(s) => s.codes().map(|(c, n)| {
+                vmap.clear();
+                vmap.extend((0..n as u32).map(|k| index.get(s.dictionary_value(k)).copied().unwrap_or(OTHER)));
+                c
+            }),
+            _ => None,
+        };
         for row in 0..batch.rows {
-            if text_at(ecol, row, &mut b1) != Some(exp.name.as_str()) {
+            let mine = match ecodes {
+                Some(c) => ecol.is_valid(row) && ours[c[row] as usize],
+                None => text_at(ecol, row, &mut b1) == Some(exp.name.as_str()),
+            };
+            if !mine {
                 continue;
             }
             let Some(p) = snap.position_of(batch.ck[row]) else { continue };
-            let Some(&v) = text_at(vcol, row, &mut b2).and_then(|name| index.get(name)) else {
+            let v = match vcodes {
+                Some(c) if vcol.is_valid(row) => Some(vmap[c[row] as usize]).filter(|&v| v != OTHER),
+                Some(_) => None,
+                None => text_at(vcol, row, &mut b2).and_then(|name| index.get(name)).copied(),
+            };
+            let Some(v) = v else {
                 out.unknown += 1;
                 continue;
             };

@@ -66,6 +66,8 @@ pub struct CoOccurrence {
     pairs: Vec<HashMap<u32, f64>>,
     recent: HashMap<Ck, Vec<Seen>>,
     observed: u64,
+    /// The latest observation's time.
+    latest: i64,
 }
 
 impl CoOccurrence {
@@ -82,6 +84,7 @@ impl CoOccurrence {
             pairs: Vec::new(),
             recent: HashMap::new(),
             observed: 0,
+            latest: i64::MIN,
         }
     }
 
@@ -122,6 +125,7 @@ impl CoOccurrence {
     /// while both items are remembered, at the weaker of the two weights.
     pub fn observe(&mut self, who: Ck, item: &str, ts: i64, weight: f32) {
         self.observed += 1;
+        self.latest = self.latest.max(ts);
         let code = self.code(item);
         let s = self.scale(ts);
         self.count[code as usize] += f64::from(weight) * s;
@@ -258,8 +262,10 @@ impl CoOccurrence {
 
     // Stored counts times this are the decayed counts at the latest observation.
     fn decay_now(&self) -> f64 {
-        let latest = self.recent.values().flatten().map(|s| s.ts).max().unwrap_or(self.epoch);
-        (-((latest - self.epoch) as f64 / self.half_life as f64)).exp2()
+        if self.latest == i64::MIN {
+            return 1.0;
+        }
+        (-((self.latest - self.epoch) as f64 / self.half_life as f64)).exp2()
     }
 
     /// Items known.
