@@ -19,8 +19,9 @@ pub const DEPTH: usize = 6;
 /// Widest row it takes.
 pub const WIDTH: usize = 64;
 
-/// One tree, by complete-tree position (splits at 0..63, leaves at 63..127); 256 slots so that
-/// a `u8` position needs no bounds check.
+/// One tree, by complete-tree position counted from 1 (splits at 1..64, leaves at 64..128,
+/// children of `i` at `2i` and `2i + 1`); 256 slots so that a `u8` position needs no bounds
+/// check.
 #[derive(Debug, Clone, Copy)]
 struct QuickTree {
     /// The code slot a split reads: the feature, plus 64 when missing values go right.
@@ -60,7 +61,7 @@ impl Quick {
         let mut q = Quick { base: model.base_margin, width, cuts, trees: Vec::with_capacity(model.trees.len()) };
         for t in &model.trees {
             let mut qt = QuickTree { slot: [0; 256], threshold: [u8::MAX; 256], leaf: [0.0; 256] };
-            q.fill(&mut qt, t, 0, 0, 0);
+            q.fill(&mut qt, t, 0, 1, 0);
             q.trees.push(qt);
         }
         Some(q)
@@ -75,8 +76,8 @@ impl Quick {
         }
         if n.is_leaf() {
             // Padding: threshold 255 never sends anything right; the leaf's value everywhere.
+            self.fill(qt, t, node, 2 * pos, d + 1);
             self.fill(qt, t, node, 2 * pos + 1, d + 1);
-            self.fill(qt, t, node, 2 * pos + 2, d + 1);
             return;
         }
         let f = n.feature as usize;
@@ -84,8 +85,8 @@ impl Quick {
         let code = (j + 1) as u8;
         qt.slot[pos] = f as u8 + if n.missing_right { 64 } else { 0 };
         qt.threshold[pos] = code - u8::from(n.missing_right);
-        self.fill(qt, t, n.left as usize, 2 * pos + 1, d + 1);
-        self.fill(qt, t, n.right as usize, 2 * pos + 2, d + 1);
+        self.fill(qt, t, n.left as usize, 2 * pos, d + 1);
+        self.fill(qt, t, n.right as usize, 2 * pos + 1, d + 1);
     }
 
     /// The codes of a row: every feature's at `f`, less one (wrapping) at `64 + f`.
@@ -120,11 +121,11 @@ impl Quick {
             // Tree by tree over the block, so that each tree stays in L1 while 64 rows walk it.
             for t in &self.trees {
                 for (rows, ms) in codes.chunks_exact(LANES).zip(acc.chunks_exact_mut(LANES)) {
-                    let mut idx = [0u8; LANES];
+                    let mut idx = [1u8; LANES];
                     for _ in 0..DEPTH {
                         for (i, row) in idx.iter_mut().zip(rows) {
                             let c = row[usize::from(t.slot[usize::from(*i)])];
-                            *i = 2 * *i + 1 + u8::from(c > t.threshold[usize::from(*i)]);
+                            *i = 2 * *i + u8::from(c > t.threshold[usize::from(*i)]);
                         }
                     }
                     for (m, i) in ms.iter_mut().zip(idx) {
