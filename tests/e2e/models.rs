@@ -59,24 +59,34 @@ fn churn_model_from_features_to_segments_and_through_the_daemon() {
     let shown = ok(&["model", "show", "--data", d, "churn"]);
     assert!(shown.contains("feature importance") && shown.contains("calibration"), "{shown}");
 
-    // The daemon: the same model, training on request, one customer's score, roles.
+    // The daemon: the same model; its schedule trains what was never trained (purchase);
+    // training on request, one customer's score, roles.
     let config = dir.path().join("cxp.toml");
-    std::fs::write(&config, "[models]\nauto = false\n").expect("config");
+    std::fs::write(&config, "[models]\ncheck_s = 1\n").expect("config");
     let daemon = Daemon::start(&data, &["--config", path(&config)]);
     let admin = format!("Bearer {}", daemon.admin());
     let viewer = format!("Bearer {}", ok(&["token", "create", "--data", d, "--role", "viewer"]).trim());
     let analyst = format!("Bearer {}", ok(&["token", "create", "--data", d, "--role", "analyst"]).trim());
-    let list = daemon.request("GET", "/api/v1/models", &[("Authorization", &viewer)], b"");
-    assert_eq!(list.status, 200, "{}", list.text());
-    let list = list.json();
+    let started = std::time::Instant::now();
+    let list = loop {
+        let list = daemon.request("GET", "/api/v1/models", &[("Authorization", &viewer)], b"");
+        assert_eq!(list.status, 200, "{}", list.text());
+        let list = list.json();
+        if !list[1]["scores"].is_null() {
+            break list;
+        }
+        assert!(started.elapsed().as_secs() < 120, "the schedule never trained purchase: {list}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
     assert_eq!(list[0]["spec"]["name"], "churn");
-    assert_eq!(list[0]["latest"]["version"], 1);
-    assert!(list[1]["latest"].is_null(), "purchase is not trained yet");
+    assert_eq!(list[0]["latest"]["version"], 1, "trained lately: not again");
+    assert_eq!((list[1]["latest"]["version"].as_u64(), list[1]["scores"]["version"].as_u64()), (Some(1), Some(1)));
+    assert!(list[1]["next_training"].as_i64().is_some());
     let denied = daemon.request("POST", "/api/v1/models/purchase/train", &[("Authorization", &viewer)], b"");
     assert_eq!(denied.status, 403);
     let r = daemon.request("POST", "/api/v1/models/purchase/train", &[("Authorization", &admin)], b"{}");
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(r.json()["model"]["version"], 1);
+    assert_eq!(r.json()["model"]["version"], 2);
     let r = daemon.request("GET", "/api/v1/models/churn/score?customer=c-7", &[("Authorization", &viewer)], b"");
     assert_eq!(r.status, 200, "{}", r.text());
     let one = r.json();
