@@ -46,12 +46,27 @@ pub fn aggregate(
     spec: AggScan<'_>,
     stats: &mut ScanStats,
 ) -> Result<LeafData, StoreError> {
+    aggregate_for(store, snap, events, spec, None, stats)
+}
+
+/// [`aggregate`] reading only the parts and chunks that hold one of `customers` (keys).
+pub fn aggregate_for(
+    store: &Store,
+    snap: &CustomerSnapshot,
+    events: &[String],
+    spec: AggScan<'_>,
+    customers: Option<&roaring::RoaringBitmap>,
+    stats: &mut ScanStats,
+) -> Result<LeafData, StoreError> {
     let AggScan { func, field, from, to: at } = spec;
     let n = snap.len();
     let mut acc = Acc::new(func, field.is_some(), n);
     let with_seq = matches!(func, Agg::First | Agg::Last) && field.is_some();
     for event in events {
         let mut req = ScanRequest::new(event.clone()).between(from, at).columns(field.map(str::to_owned));
+        if let Some(keys) = customers {
+            req = req.customers(keys.clone());
+        }
         req.with_ck = true;
         req.with_ts = matches!(func, Agg::First | Agg::Last);
         req.with_seq = with_seq;

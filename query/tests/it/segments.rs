@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use cxp_query::analytics::rfm::{SEGMENTS, ntile, segment_of};
-use cxp_query::segment::{Agg, ArithOp, CmpOp, Definitions, Expr, parse, query};
+use cxp_query::segment::{Agg, ArithOp, CmpOp, Definitions, Expr, compile_for_one, evaluate_one, parse, query};
 use cxp_store::{Store, Value};
 
 use crate::common::{BASE, DAY, Ev, HOUR, events, random_store};
@@ -432,4 +432,39 @@ fn mistakes_are_refused_with_the_column_and_a_way_out() {
     let answer = query(&store, "did(oder, 1d)", BASE + DAY, &defs).expect("query");
     assert_eq!(answer.plan.warnings, ["no \"oder\" event has been seen yet"]);
     assert_eq!(answer.count(), 0);
+}
+
+/// One customer at a time (what triggers ask) agrees with the whole population, for every
+/// expression that does not rank customers against each other.
+#[test]
+fn one_customer_at_a_time_agrees_with_everyone_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = random_store(dir.path(), 7, 4, 200, 40);
+    let defs: Definitions = [("big".to_owned(), "sum(order.amount) > 1500".to_owned())].into();
+    let people: Vec<u32> = {
+        let mut r: Vec<u32> = events(&store).iter().map(|e| e.root).collect();
+        r.sort_unstable();
+        r.dedup();
+        r
+    };
+    let mut checked = 0;
+    // From the first hours (some customers have no event yet) to after the last event.
+    for &at in &[BASE + 3 * HOUR, BASE + 4 * DAY + 7 * HOUR, BASE + 9 * DAY + 1, BASE + 13 * DAY] {
+        let big = query(&store, "segment(big)", at, &defs).expect("big").members;
+        for src in EXPRESSIONS.iter().filter(|s| !s.contains("rfm.")) {
+            let all = query(&store, src, at, &defs).unwrap_or_else(|e| panic!("{src}: {e}"));
+            let plan = compile_for_one(&store, src, &["big".to_owned()]).expect("compiles");
+            for &root in &people {
+                let mut keys = vec![root];
+                keys.extend(store.members(root).into_iter().filter(|&k| k != root));
+                let member = |name: &str| (name == "big").then(|| big.contains(root));
+                let one = evaluate_one(&store, &plan, &keys, at, &member).expect("evaluates");
+                assert_eq!(one, all.members.contains(root), "{src} for {root} at {at}");
+                checked += usize::from(one);
+            }
+        }
+    }
+    assert!(checked > 100, "{checked}");
+    let err = compile_for_one(&store, "rfm.r >= 4", &[]).expect_err("ranks");
+    assert!(err.to_string().contains("segment(NAME)"), "{err}");
 }
