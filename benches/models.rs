@@ -258,7 +258,8 @@ fn recommendations(c: &mut Criterion) {
     let config = RecConfig::default();
     let mut state = config.state();
     let t = Instant::now();
-    let built = cxp_query::recommend::rebuild(&store, &config, &mut state, START + 60 * DAY).expect("rebuild");
+    let built = cxp_query::recommend::rebuild(&store, &config, &mut state, START + 60 * DAY, u64::MAX, &|| false)
+        .expect("rebuild");
     eprintln!(
         "models: recommendations rebuilt from {} interactions in {:.2} s: {} items, {} pairs kept",
         built.events,

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cxp_query::api::{ModelDoc, TrainDoc};
-use cxp_query::model::{ModelSpec, ScoreRun, TrainError, score_all, train_model};
+use cxp_query::model::{ModelSpec, ScoreRun, TrainError, score_all, train_model_until};
 use cxp_store::Store;
 use hashbrown::HashMap;
 use tokio_util::sync::CancellationToken;
@@ -42,6 +42,10 @@ pub struct Models {
     state: Mutex<HashMap<String, ModelState>>,
     // One training or scoring at a time: two would only share the same cores.
     job: tokio::sync::Mutex<()>,
+    /// Feature tables built for the API at once, at most.
+    pub tables: tokio::sync::Semaphore,
+    // Set at shutdown: a training in progress stops at its next round.
+    cancel: Arc<std::sync::atomic::AtomicBool>,
 }
 
 const HOUR: i64 = 3_600_000_000_000;
@@ -61,12 +65,23 @@ pub enum JobError {
     /// The job's task died.
     #[error("the job failed: {0}")]
     Task(String),
+    /// Another model job is running.
+    #[error("another model job is running; ask again when it is done")]
+    Busy,
 }
 
 impl Models {
     /// Models of `specs` over `store`.
     pub fn new(store: Arc<Store>, specs: Vec<ModelSpec>, options: ModelsOptions) -> Models {
-        Models { store, specs, options, state: Mutex::default(), job: tokio::sync::Mutex::new(()) }
+        Models {
+            store,
+            specs,
+            options,
+            state: Mutex::default(),
+            job: tokio::sync::Mutex::new(()),
+            tables: tokio::sync::Semaphore::new(1),
+            cancel: Arc::default(),
+        }
     }
 
     /// The definitions.
@@ -100,16 +115,18 @@ impl Models {
         self.state().get(name).and_then(|s| s.last_error.clone())
     }
 
-    /// Trains `name` as of `at` and (with `score`) scores every customer with the new version.
-    pub async fn train(self: &Arc<Self>, name: &str, at: i64, score: bool) -> Result<TrainDoc, JobError> {
+    /// Trains `name` as of `at` and (with `score`) scores every customer with the new version;
+    /// `wait` for a job in progress to end first, else refuse ([`JobError::Busy`]).
+    pub async fn train(self: &Arc<Self>, name: &str, at: i64, score: bool, wait: bool) -> Result<TrainDoc, JobError> {
         let spec = self.spec(name).cloned().ok_or_else(|| TrainError::NotFound(format!("no model {name:?}")))?;
-        let _one = self.job.lock().await;
+        let _one = if wait { self.job.lock().await } else { self.job.try_lock().map_err(|_| JobError::Busy)? };
         self.state().entry(name.to_owned()).or_default().running = true;
-        let (store, threads) = (self.store.clone(), self.options.threads);
+        let (store, threads, cancel) = (self.store.clone(), self.options.threads, self.cancel.clone());
         let result = tokio::task::spawn_blocking(move || -> Result<TrainDoc, TrainError> {
             let spec = ModelSpec { params: cxp_query::model::Params { threads, ..spec.params.clone() }, ..spec };
-            let model = train_model(&store, &spec, at)?;
-            let scored = if score { Some(score_all(&store, &spec.name, at, threads)?) } else { None };
+            let model = train_model_until(&store, &spec, at, &cancel)?;
+            // Scores are for now, whatever time the model was trained as of.
+            let scored = if score { Some(score_all(&store, &spec.name, cxp_store::now_ns(), threads)?) } else { None };
             Ok(TrainDoc { model, scored })
         })
         .await
@@ -159,6 +176,14 @@ impl Models {
     /// The schedule: every `check`, trains what is due for training and scores what is due for
     /// scoring, until `cancel`.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
+        {
+            // A training in progress stops at shutdown instead of holding it up.
+            let (flag, cancel) = (self.cancel.clone(), cancel.clone());
+            tokio::spawn(async move {
+                cancel.cancelled().await;
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+        }
         if !self.options.auto {
             return;
         }
@@ -170,7 +195,7 @@ impl Models {
                 let (this, s) = (self.clone(), spec.clone());
                 let due = tokio::task::spawn_blocking(move || this.due(&s, cxp_store::now_ns())).await;
                 let outcome = match due {
-                    Ok(Ok(Some(true))) => self.train(&spec.name, cxp_store::now_ns(), true).await.map(|d| {
+                    Ok(Ok(Some(true))) => self.train(&spec.name, cxp_store::now_ns(), true, true).await.map(|d| {
                         tracing::info!(model = %spec.name, version = d.model.version, auc = ?d.model.test.auc, "trained");
                     }),
                     Ok(Ok(Some(false))) => self.score(&spec.name).await.map(|r| {

@@ -174,7 +174,15 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                 let doc: AssignmentDoc = match &src {
                     Source::Local { store, .. } => {
                         let exps = source.experiments()?;
-                        experiment::assign(store, find(&exps, &name)?, id, at, &src.definitions())?
+                        let defs = src.definitions();
+                        // Named segments by evaluating them (no live membership here).
+                        let member = |seg: &str| {
+                            let root = store.customer_key(id).ok().flatten().map(|k| store.root(k))?;
+                            let answer =
+                                cxp_query::segment::query(store, &format!("segment({seg})"), at, &defs).ok()?;
+                            Some(answer.members.contains(root))
+                        };
+                        experiment::assign(store, find(&exps, &name)?, id, at, &defs, &member)?
                     }
                     Source::Remote(r) => {
                         r.post(&format!("/api/v1/experiments/{name}/assign"), &serde_json::json!({ "customer": id }))?

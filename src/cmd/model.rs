@@ -186,8 +186,10 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                     let spec = find(&source.specs()?, &name)?;
                     let model = train_model(store, &spec, at).map_err(train_error)?;
                     let threads = spec.params.threads;
+                    // Scores are for now, whatever time the model was trained as of.
+                    let now = cxp_store::now_ns();
                     let scored =
-                        if no_score { None } else { Some(score_all(store, &name, at, threads).map_err(train_error)?) };
+                        if no_score { None } else { Some(score_all(store, &name, now, threads).map_err(train_error)?) };
                     TrainDoc { model, scored }
                 }
                 Source::Remote(r) => r.post(

@@ -51,6 +51,11 @@ impl Scores {
     pub fn get(&self, ck: Ck) -> Option<f32> {
         self.values.get(ck as usize).copied().filter(|v| !v.is_nan())
     }
+
+    /// Every scored key with its score, by key.
+    pub fn iter(&self) -> impl Iterator<Item = (Ck, f32)> + '_ {
+        self.values.iter().enumerate().filter(|(_, v)| !v.is_nan()).map(|(k, v)| (k as Ck, *v))
+    }
 }
 
 fn meta_key(name: &str) -> String {
@@ -72,12 +77,16 @@ impl Store {
         if name.is_empty() || name.contains('/') {
             return Err(StoreError::Format(format!("score name {name:?}: must be non-empty, without '/'")));
         }
+        // Under the erasure lock: an erasure that finished while the scores were computed has
+        // removed its keys' identifiers, and one that starts now waits for this write and then
+        // forgets what it wrote.
+        let _no_erasure = self.erasing.lock().unwrap_or_else(|p| p.into_inner());
         let hidden = self.shared.hidden_keys.read().unwrap_or_else(|p| p.into_inner()).clone();
         let len = scores.iter().map(|s| s.0 as usize + 1).max().unwrap_or(0);
         let mut values = vec![f32::NAN; len];
         let mut customers = 0u64;
         for &(ck, v) in scores {
-            if !hidden.contains(ck) && !v.is_nan() {
+            if !hidden.contains(ck) && !v.is_nan() && self.customer_id(ck).is_some() {
                 values[ck as usize] = v;
                 customers += 1;
             }
@@ -150,7 +159,8 @@ impl Store {
         Ok(out)
     }
 
-    /// Removes `keys` from every score column (an erasure).
+    /// Removes `keys` from every score column (an erasure; the caller holds the erasure lock,
+    /// which `put_scores` takes too).
     pub(crate) fn forget_scores(&self, keys: &roaring::RoaringBitmap) -> Result<()> {
         for meta in self.score_columns()? {
             let Some(col) = self.scores(&meta.name)? else { continue };

@@ -41,6 +41,9 @@ pub(crate) fn finish(
     keys: Option<Vec<Vec<Option<EventKey>>>>,
     next_seq: u64,
 ) {
+    // Before the taps hear of the group: a subscriber that reads this after opening its tap
+    // gets every later group through the tap.
+    shared.committed_seq.fetch_max(next_seq, std::sync::atomic::Ordering::AcqRel);
     if let Some(keys) = keys {
         let batches = group
             .iter_mut()

@@ -157,6 +157,7 @@ impl Store {
             hidden_keys: std::sync::RwLock::new(hidden),
             profiles: std::sync::RwLock::new(profiles),
             plan: plan.clone(),
+            committed_seq: std::sync::atomic::AtomicU64::new(counters.next_seq),
             taps: Mutex::default(),
             scores: Mutex::default(),
         });
@@ -466,6 +467,7 @@ impl Store {
                 profiles: std::sync::RwLock::new(crate::profile::Profiles::new(Default::default())),
                 plan,
                 hidden_keys: Default::default(),
+                committed_seq: Default::default(),
                 taps: Mutex::default(),
                 scores: Mutex::default(),
             }),

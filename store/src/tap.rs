@@ -11,7 +11,7 @@
 //! every event and keep up.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 use crate::batch::{Batch, EventRef};
@@ -21,9 +21,11 @@ use crate::types::Ck;
 /// What a tap does when its subscriber is behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TapMode {
-    /// Drop the group and count it.
-    Lossy,
-    /// Wait for room (ingest waits too).
+    /// Drop the group and count it once this many events wait unread (a bound on the memory
+    /// a slow subscriber can hold: groups hold whole batches).
+    Lossy(usize),
+    /// Wait for room (ingest waits too). The subscriber must never wait on the store (a
+    /// write, a checkpoint) while its queue is full: the store would be waiting on it.
     Blocking,
 }
 
@@ -83,12 +85,15 @@ impl Committed {
 pub struct Tap {
     rx: Receiver<Arc<Committed>>,
     dropped: Arc<AtomicU64>,
+    queued: Arc<AtomicUsize>,
 }
 
 impl Tap {
     /// The next group, waiting at most `timeout`; `None` on timeout or when the store closed.
     pub fn recv_timeout(&self, timeout: std::time::Duration) -> Option<Arc<Committed>> {
-        self.rx.recv_timeout(timeout).ok()
+        let g = self.rx.recv_timeout(timeout).ok()?;
+        self.queued.fetch_sub(g.len(), Ordering::Relaxed);
+        Some(g)
     }
 
     /// Groups dropped so far because this subscriber was behind (lossy taps).
@@ -103,22 +108,36 @@ pub(crate) struct TapSender {
     tx: SyncSender<Arc<Committed>>,
     mode: TapMode,
     dropped: Arc<AtomicU64>,
+    queued: Arc<AtomicUsize>,
 }
 
 /// Hands `group` to every tap; forgets taps whose subscriber is gone.
 pub(crate) fn publish(taps: &std::sync::Mutex<Vec<TapSender>>, group: Committed) {
+    let n = group.len();
     let group = Arc::new(group);
     let mut taps = taps.lock().unwrap_or_else(|p| p.into_inner());
     taps.retain(|t| match t.mode {
-        TapMode::Blocking => t.tx.send(Arc::clone(&group)).is_ok(),
-        TapMode::Lossy => match t.tx.try_send(Arc::clone(&group)) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
+        TapMode::Blocking => {
+            t.queued.fetch_add(n, Ordering::Relaxed);
+            t.tx.send(Arc::clone(&group)).is_ok()
+        }
+        TapMode::Lossy(limit) => {
+            if t.queued.load(Ordering::Relaxed) + n > limit.max(n) {
                 t.dropped.fetch_add(1, Ordering::Relaxed);
-                true
+                return true;
             }
-            Err(TrySendError::Disconnected(_)) => false,
-        },
+            match t.tx.try_send(Arc::clone(&group)) {
+                Ok(()) => {
+                    t.queued.fetch_add(n, Ordering::Relaxed);
+                    true
+                }
+                Err(TrySendError::Full(_)) => {
+                    t.dropped.fetch_add(1, Ordering::Relaxed);
+                    true
+                }
+                Err(TrySendError::Disconnected(_)) => false,
+            }
+        }
     });
 }
 
@@ -127,8 +146,16 @@ impl Store {
     pub fn tap(&self, capacity: usize, mode: TapMode) -> Tap {
         let (tx, rx) = sync_channel(capacity.max(1));
         let dropped = Arc::new(AtomicU64::new(0));
-        let sender = TapSender { tx, mode, dropped: Arc::clone(&dropped) };
+        let queued = Arc::new(AtomicUsize::new(0));
+        let sender = TapSender { tx, mode, dropped: Arc::clone(&dropped), queued: Arc::clone(&queued) };
         self.shared.taps.lock().unwrap_or_else(|p| p.into_inner()).push(sender);
-        Tap { rx, dropped }
+        Tap { rx, dropped, queued }
+    }
+
+    /// Every sequence number below this is committed and applied: an event with a smaller
+    /// one is readable by a scan started now, and one at or above it reaches taps opened
+    /// before.
+    pub fn committed_seq(&self) -> u64 {
+        self.shared.committed_seq.load(Ordering::Acquire)
     }
 }

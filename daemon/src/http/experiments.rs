@@ -103,9 +103,10 @@ pub async fn assign(
     body: axum::body::Bytes,
 ) -> Response {
     let arrived = Instant::now();
-    if let Err(r) = require(&state, &headers, |r| matches!(r, Role::Admin | Role::Writer | Role::Marketer)) {
-        return r;
-    }
+    let can_see = match require(&state, &headers, |r| matches!(r, Role::Admin | Role::Writer | Role::Marketer)) {
+        Ok(p) => p.role != Role::Writer,
+        Err(r) => return r,
+    };
     // Any content type: backends post JSON without always saying so.
     let body: AssignBody = match serde_json::from_slice(&body) {
         Ok(b) => b,
@@ -123,7 +124,14 @@ pub async fn assign(
     let now = cxp_store::now_ns();
     let assigned = off_runtime(move || {
         let defs = defs::definitions(&live.specs());
-        let doc = experiment::assign(&store, &e2, &id, now, &defs).map_err(query_error)?;
+        // Named segments from live membership: one customer, no evaluation of everyone.
+        let root = store.customer_key(&id).ok().flatten().map(|k| store.root(k));
+        let member = |seg: &str| Some(root.is_some_and(|r| live.members(seg).is_some_and(|m| m.contains(r))));
+        let mut doc = experiment::assign(&store, &e2, &id, now, &defs, &member).map_err(query_error)?;
+        if !can_see && doc.variant.is_none() {
+            // Writers (shop backends) are not told what the store knows about a person.
+            doc.reason = Some("not in the experiment".into());
+        }
         // The exposure names the person by their strongest identifier when they are known, so
         // that it joins their profile; a new visitor's id is taken as an anonymous one.
         let tag = match store.customer_key(&id).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))? {

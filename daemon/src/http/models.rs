@@ -37,6 +37,7 @@ fn train_error(e: &TrainError) -> Response {
 fn job_error(e: &JobError) -> Response {
     match e {
         JobError::Train(t) => train_error(t),
+        JobError::Busy => error(StatusCode::CONFLICT, e.to_string()),
         JobError::Task(_) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
@@ -115,7 +116,7 @@ pub async fn train(
         return audit_down();
     }
     let at = body.at.unwrap_or_else(cxp_store::now_ns);
-    match state.models.train(&name, at, body.score.unwrap_or(true)).await {
+    match state.models.train(&name, at, body.score.unwrap_or(true), false).await {
         Ok(doc) => json(&doc),
         Err(e) => job_error(&e),
     }
@@ -135,9 +136,10 @@ pub async fn score(
     Path(name): Path<String>,
     Query(q): Query<ScoreQuery>,
 ) -> Response {
-    if let Err(r) = require(&state, &headers, Role::can_read) {
-        return r;
-    }
+    let who = match require(&state, &headers, Role::can_read) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let Some(id) = q.customer.filter(|c| !c.is_empty()) else {
         return error(StatusCode::BAD_REQUEST, "give the customer as ?customer=");
     };
@@ -146,6 +148,7 @@ pub async fn score(
         Err(r) => return r,
     };
     let store = state.ingest.store().clone();
+    let (model, audited) = (name.clone(), state.audit.clone());
     let doc = off_runtime(move || {
         let scorer = Scorer::load(&store, &name, None).map_err(|e| train_error(&e))?;
         scorer.score_one(&store, &id, at).map_err(|e| train_error(&e))?.ok_or_else(|| {
@@ -154,7 +157,14 @@ pub async fn score(
     })
     .await;
     match doc {
-        Ok(d) => json(&d),
+        Ok(d) => {
+            // A person's behaviour and score: who asked is on record, as for the 360 view.
+            let target = format!("customer #{}", d.root);
+            if audited.record(&who, &format!("score customer with {model}"), &target).await.is_err() {
+                return audit_down();
+            }
+            json(&d)
+        }
         Err(r) => r,
     }
 }
@@ -182,6 +192,9 @@ pub async fn features(
     let at = match time_param("at", q.at.as_deref()) {
         Ok(a) => a.unwrap_or_else(cxp_store::now_ns),
         Err(r) => return r,
+    };
+    let Ok(_one) = state.models.tables.try_acquire() else {
+        return super::retry_later(StatusCode::TOO_MANY_REQUESTS, "a feature table is being built; ask again shortly");
     };
     if who.role.sees_pii() && state.audit.record(&who, "export model features", &name).await.is_err() {
         return audit_down();

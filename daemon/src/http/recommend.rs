@@ -21,9 +21,10 @@ pub struct RecQuery {
 
 /// `GET /api/v1/recommendations`.
 pub async fn recommendations(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<RecQuery>) -> Response {
-    if let Err(r) = require(&state, &headers, Role::can_read) {
-        return r;
-    }
+    let who = match require(&state, &headers, Role::can_read) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let item = q.item.filter(|s| !s.is_empty());
     let customer = q.customer.filter(|s| !s.is_empty());
     if item.is_none() && customer.is_none() {
@@ -37,7 +38,16 @@ pub async fn recommendations(State(state): State<AppState>, headers: HeaderMap, 
     })
     .await;
     match doc {
-        Ok(d) => json(&d),
+        Ok(d) => {
+            // The coupon decision rests on the person's scores: who asked is on record.
+            // Named by key, never by identifier (an erasure leaves nothing in the log).
+            if let Some(r) = d.root
+                && state.audit.record(&who, "recommend for customer", &format!("customer #{r}")).await.is_err()
+            {
+                return super::api::audit_down();
+            }
+            json(&d)
+        }
         Err(r) => r,
     }
 }

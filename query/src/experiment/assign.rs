@@ -47,15 +47,17 @@ pub fn bucket<'e>(exp: &'e Experiment, id: &str) -> Option<&'e str> {
     choose(growthbook_hash(&exp.salt, id), &weights, exp.coverage).map(|i| exp.variants[i].name.as_str())
 }
 
-/// Assigns customer `id`, checking the experiment's eligibility segment at `at` (a customer
-/// without a profile is eligible only when the experiment has no segment: new visitors can be
-/// in a test, but a segment says something about a profile).
+/// Assigns customer `id`, checking the experiment's eligibility segment at `at` for that one
+/// customer (a customer without a profile is eligible only when the experiment has no segment:
+/// new visitors can be in a test, but a segment says something about a profile). `segment`
+/// answers the named segments the eligibility expression refers to.
 pub fn assign(
     store: &Store,
     exp: &Experiment,
     id: &str,
     at: i64,
     defs: &Definitions,
+    segment: &dyn Fn(&str) -> Option<bool>,
 ) -> Result<AssignmentDoc, QueryError> {
     let hash = growthbook_hash(&exp.salt, id);
     let mut doc = AssignmentDoc {
@@ -75,8 +77,11 @@ pub fn assign(
             doc.reason = Some(format!("no profile for {id:?}, and the experiment is only for `{expr}`"));
             return Ok(doc);
         };
-        let answer = crate::segment::query(store, expr, at, defs)?;
-        if !answer.members.contains(view.root) {
+        let names: Vec<String> = defs.keys().cloned().collect();
+        let plan = crate::segment::compile_for_one(store, expr, &names)?;
+        let mut keys = vec![view.root];
+        keys.extend(store.members(view.root).into_iter().filter(|&k| k != view.root));
+        if !crate::segment::evaluate_one(store, &plan, &keys, at, segment)? {
             doc.reason = Some(format!("not in the eligible segment `{expr}`"));
             return Ok(doc);
         }

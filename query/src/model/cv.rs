@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::ModelError;
 use super::dataset::Dataset;
 use super::metrics::{auc, log_loss};
-use super::train::{Params, train};
+use super::train::{Params, train_until};
 
 /// One fold's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +55,16 @@ pub fn stratified_folds(labels: &[u8], k: usize, seed: u64) -> Vec<usize> {
 /// Trains `k` models, each on all folds but one, and scores the one left out. With early
 /// stopping, a tenth of the training folds is kept aside to stop on (never the scored fold).
 pub fn cross_validate(data: &Dataset, params: &Params, k: usize) -> Result<CrossValidation, ModelError> {
+    cross_validate_until(data, params, k, &std::sync::atomic::AtomicBool::new(false))
+}
+
+/// [`cross_validate`] that stops once `cancel` is set.
+pub fn cross_validate_until(
+    data: &Dataset,
+    params: &Params,
+    k: usize,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<CrossValidation, ModelError> {
     if !(2..=20).contains(&k) {
         return Err(ModelError::Param(format!("folds: {k} is not between 2 and 20")));
     }
@@ -73,7 +83,7 @@ pub fn cross_validate(data: &Dataset, params: &Params, k: usize) -> Result<Cross
             (rest, Vec::new())
         };
         let valid = (!stop.is_empty()).then(|| data.take(&stop));
-        let model = train(&data.take(&fit), valid.as_ref(), params)?;
+        let model = train_until(&data.take(&fit), valid.as_ref(), params, cancel)?;
         let held = data.take(&test);
         let probs = model.predict_all(&held);
         folds.push(Fold {

@@ -168,6 +168,8 @@ impl FeatureTable {
 
 /// Per-customer accumulators, by snapshot position.
 struct Acc {
+    /// Had an event under a key that is not an anonymous device (the customer was known).
+    known: Vec<bool>,
     first: Vec<i64>,
     last: Vec<i64>,
     windows: Vec<Vec<u32>>,
@@ -280,7 +282,11 @@ pub fn build(
     label: Option<&Label>,
     rows: Rows<'_>,
 ) -> Result<FeatureTable, StoreError> {
+    // Before the newest event (a training table), people are who they were at the cutoff: a
+    // visitor who signs up or two identities that merge after it are not known to the row.
+    let as_of = store.time_range()?.is_some_and(|(_, last)| cutoff <= last);
     let (snap, only) = match rows {
+        Rows::All if as_of => (snapshot_as_of(store, cutoff)?, None),
         Rows::All => (store.snapshot(false, &[]), None),
         Rows::Person(keys) => {
             // A snapshot of one: every key of the person at position 0, scans pruned to them.
@@ -300,7 +306,22 @@ pub fn build(
     let (channels, devices) = (&layout.channels, &layout.devices);
     let windows: Vec<i64> = spec.windows_days.iter().map(|&d| cutoff - i64::from(d) * DAY).collect();
     let widest = windows.iter().copied().min().unwrap_or(cutoff).min(cutoff - 30 * DAY).min(recent_from);
+    let mut kinds: Vec<u8> = Vec::new();
+    let known_key = |kinds: &mut Vec<u8>, ck: Ck| -> bool {
+        let i = ck as usize;
+        if kinds.len() <= i {
+            kinds.resize(i + 1, 0);
+        }
+        if kinds[i] == 0 {
+            kinds[i] = match store.customer_id(ck) {
+                Some((t, _)) if t != "anon" => 2,
+                _ => 1,
+            };
+        }
+        kinds[i] == 2
+    };
     let mut a = Acc {
+        known: vec![false; n],
         first: vec![i64::MAX; n],
         last: vec![i64::MIN; n],
         windows: vec![vec![0; n]; windows.len()],
@@ -349,6 +370,9 @@ pub fn build(
                 let Some(p) = snap.position_of(batch.ck[row]) else { continue };
                 let ts = batch.ts[row];
                 a.first[p] = a.first[p].min(ts);
+                if as_of && known_key(&mut kinds, batch.ck[row]) {
+                    a.known[p] = true;
+                }
                 a.last[p] = a.last[p].max(ts);
                 if is_order {
                     a.orders[p] += 1;
@@ -426,7 +450,11 @@ pub fn build(
     let mut roots = Vec::new();
     let mut row: Vec<f32> = Vec::with_capacity(data.width());
     let days = |t: i64| ((cutoff - t) as f64 / DAY as f64) as f32;
-    let known = if spec.known_only && only.is_none() { store.known(&snap.roots) } else { vec![true; n] };
+    let known = match (spec.known_only && only.is_none(), as_of) {
+        (false, _) => vec![true; n],
+        (true, true) => std::mem::take(&mut a.known),
+        (true, false) => store.known(&snap.roots),
+    };
     for p in 0..n {
         // A table holds the customers active lately; one person is scored whenever they were
         // last seen (but not before their first event).
@@ -458,6 +486,47 @@ pub fn build(
     }
     let label_end = label.map_or(cutoff, |l| cutoff + i64::from(l.days()) * DAY);
     Ok(FeatureTable { data, roots, cutoff, label_end })
+}
+
+/// A snapshot of the people as they stood at `cutoff`: keys joined only by links made before
+/// it. A row's `root` is the person's first key then.
+fn snapshot_as_of(store: &Store, cutoff: i64) -> Result<CustomerSnapshot, StoreError> {
+    let now = store.snapshot(false, &[]);
+    let keys = now.position.len();
+    let mut parent: Vec<u32> = (0..keys as u32).collect();
+    fn find(parent: &mut [u32], mut x: u32) -> u32 {
+        while parent[x as usize] != x {
+            let up = parent[parent[x as usize] as usize];
+            parent[x as usize] = up;
+            x = up;
+        }
+        x
+    }
+    for (a, b) in store.links_before(cutoff)? {
+        if (a as usize) < keys && (b as usize) < keys {
+            let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+            // The smaller key stands for the set, as in the store's own graph.
+            if ra != rb {
+                let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+                parent[hi as usize] = lo;
+            }
+        }
+    }
+    let mut position = vec![cxp_store::NO_POSITION; keys];
+    let mut roots = Vec::new();
+    for k in 0..keys as u32 {
+        // Keys of people who exist now (not erased, with a profile).
+        if now.position[k as usize] == cxp_store::NO_POSITION {
+            continue;
+        }
+        let r = find(&mut parent, k);
+        if position[r as usize] == cxp_store::NO_POSITION {
+            position[r as usize] = roots.len() as u32;
+            roots.push(r);
+        }
+        position[k as usize] = position[r as usize];
+    }
+    Ok(CustomerSnapshot { roots, position, ..Default::default() })
 }
 
 /// The label of every position.

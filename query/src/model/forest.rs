@@ -4,8 +4,8 @@
 //! A tree of depth `d < D` is padded to depth `D`: below a leaf, splits that send everything
 //! left (threshold +inf, missing left) lead to copies of the leaf's value. Every row then takes
 //! exactly `D` steps per tree, `i = 2i + 1 + right`, with no data-dependent branch to
-//! mispredict, and consecutive rows' walks overlap in the CPU. Trees deeper than
-//! [`MAX_COMPILED_DEPTH`] are walked node by node instead (a complete tree of depth 12 would be
+//! mispredict, and consecutive rows' walks overlap in the CPU. A model with a tree deeper than
+//! [`MAX_COMPILED_DEPTH`] is walked node by node instead (a complete tree of depth 12 would be
 //! 4,095 splits, mostly padding).
 
 use super::booster::Booster;
@@ -45,9 +45,12 @@ impl Forest {
         f
     }
 
-    /// Lays out a model's trees as padded float trees, whatever their shape.
+    /// Lays out a model's trees as padded float trees (all of them walked node by node, in
+    /// boosting order, when one is too deep: float sums must add in the same order as the
+    /// model's own).
     pub fn compile_generic(model: &Booster) -> Forest {
-        let depth = model.trees.iter().map(Tree::depth).filter(|&d| d <= MAX_COMPILED_DEPTH).max().unwrap_or(0);
+        let too_deep = model.trees.iter().any(|t| t.depth() > MAX_COMPILED_DEPTH);
+        let depth = if too_deep { 0 } else { model.trees.iter().map(Tree::depth).max().unwrap_or(0) };
         let (splits, leaves) = ((1usize << depth) - 1, 1usize << depth);
         let mut f = Forest {
             quick: None,
@@ -61,7 +64,7 @@ impl Forest {
             deep: Vec::new(),
         };
         for t in &model.trees {
-            if t.depth() > MAX_COMPILED_DEPTH {
+            if too_deep {
                 f.deep.push(t.clone());
                 continue;
             }

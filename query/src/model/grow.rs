@@ -53,7 +53,9 @@ struct Split {
 
 impl Grower<'_> {
     fn leaf_value(&self, s: Sums) -> f32 {
-        (-s[0] / (s[1] + self.params.lambda) * self.params.learning_rate) as f32
+        let w = -s[0] / (s[1] + self.params.lambda) * self.params.learning_rate;
+        // No rows (an empty sample with lambda 0): no contribution rather than NaN.
+        if w.is_finite() { w as f32 } else { 0.0 }
     }
 
     fn score(&self, s: Sums) -> f64 {
@@ -83,11 +85,16 @@ impl Grower<'_> {
                     }
                     let left = if missing_right { acc } else { [acc[0] + missing[0], acc[1] + missing[1]] };
                     let right = [total[0] - left[0], total[1] - left[1]];
-                    if left[1] < p.min_child_weight || right[1] < p.min_child_weight {
+                    // An empty side is no split (and with lambda 0 its score would be 0/0).
+                    if left[1] < p.min_child_weight
+                        || right[1] < p.min_child_weight
+                        || left[1] <= 0.0
+                        || right[1] <= 0.0
+                    {
                         continue;
                     }
                     let gain = self.score(left) + self.score(right) - parent;
-                    if best.is_none_or(|b| gain > b.gain) {
+                    if gain.is_finite() && best.is_none_or(|b| gain > b.gain) {
                         best = Some(Split { feature: f, bin: t as u8, missing_right, gain, left, right });
                     }
                 }

@@ -21,14 +21,16 @@ pub mod train;
 pub mod tree;
 
 pub use booster::{Booster, Importance, RoundLog};
-pub use cv::{CrossValidation, cross_validate};
+pub use cv::{CrossValidation, cross_validate, cross_validate_until};
 pub use dataset::Dataset;
 pub use features::{FeatureSpec, FeatureTable, Label, Layout, Rows};
 pub use forest::Forest;
 pub use metrics::{Evaluation, evaluate};
-pub use registry::{ModelMeta, ScoreDoc, ScoreRun, Scorer, Sufficiency, TrainError, score_all, train_model};
+pub use registry::{
+    ModelMeta, ScoreDoc, ScoreRun, Scorer, Sufficiency, TrainError, score_all, train_model, train_model_until,
+};
 pub use spec::{ModelSpec, SpecError, parse_models};
-pub use train::{Params, train};
+pub use train::{Params, train, train_until};
 
 /// Why a model cannot be trained or used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -40,4 +42,7 @@ pub enum ModelError {
     /// The table cannot be trained on as it is.
     #[error("{0}")]
     Data(String),
+    /// Stopped on request (the daemon is shutting down).
+    #[error("training was cancelled")]
+    Cancelled,
 }

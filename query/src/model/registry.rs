@@ -15,12 +15,12 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::booster::{Booster, Importance};
-use super::cv::{CrossValidation, cross_validate};
+use super::cv::{CrossValidation, cross_validate_until};
 use super::dataset::Dataset;
 use super::features::{FeatureTable, Layout, Rows, build, layout};
 use super::metrics::{Evaluation, evaluate};
 use super::spec::ModelSpec;
-use super::train::train;
+use super::train::train_until;
 use super::{Forest, ModelError};
 
 const DAY: i64 = 86_400_000_000_000;
@@ -208,6 +208,16 @@ pub fn training_table(
 /// Trains a new version of `spec` from the store's events as of `at`, saves it, and returns
 /// its description. Refuses, with the numbers, when the data cannot support a model.
 pub fn train_model(store: &Store, spec: &ModelSpec, at: i64) -> Result<ModelMeta, TrainError> {
+    train_model_until(store, spec, at, &std::sync::atomic::AtomicBool::new(false))
+}
+
+/// [`train_model`] that stops (saving nothing) once `cancel` is set.
+pub fn train_model_until(
+    store: &Store,
+    spec: &ModelSpec,
+    at: i64,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<ModelMeta, TrainError> {
     let started = Instant::now();
     let (table, layout, sufficiency) = training_table(store, spec, at)?;
     if !sufficiency.problems.is_empty() {
@@ -216,13 +226,22 @@ pub fn train_model(store: &Store, spec: &ModelSpec, at: i64) -> Result<ModelMeta
     let data = &table.data;
     let (tr, va, te) = split(&data.y, spec.test_share, spec.valid_share, spec.params.seed);
     let (train_set, valid_set, test_set) = (data.take(&tr), data.take(&va), data.take(&te));
+    if test_set.positives() == 0 || test_set.positives() == test_set.rows() {
+        let mut sufficiency = sufficiency;
+        sufficiency.problems.push(format!(
+            "the held-out {:.0}% ({} customers) lacks one of the classes: more customers or a larger test_share",
+            spec.test_share * 100.0,
+            test_set.rows()
+        ));
+        return Err(TrainError::Insufficient { model: spec.name.clone(), sufficiency: Box::new(sufficiency) });
+    }
     let valid = (valid_set.positives() > 0 && valid_set.positives() < valid_set.rows()).then_some(&valid_set);
-    let booster = train(&train_set, valid, &spec.params)?;
+    let booster = train_until(&train_set, valid, &spec.params, cancel)?;
     let test = evaluate(&booster.predict_all(&test_set), &test_set.y);
     let cv = if spec.cv_folds >= 2 {
         let mut rest: Vec<usize> = tr.iter().chain(&va).copied().collect();
         rest.sort_unstable();
-        Some(cross_validate(&data.take(&rest), &spec.params, spec.cv_folds as usize)?)
+        Some(cross_validate_until(&data.take(&rest), &spec.params, spec.cv_folds as usize, cancel)?)
     } else {
         None
     };
@@ -364,6 +383,8 @@ impl Scorer {
     /// Scores the person with identifier `id` at `at` from their events (`None`: unknown).
     pub fn score_one(&self, store: &Store, id: &str, at: i64) -> Result<Option<ScoreDoc>, TrainError> {
         let Some(ck) = store.customer_key(id)? else { return Ok(None) };
+        // As `score_all`: after the newest event when the events end before `at`.
+        let at = store.time_range()?.map_or(at, |(_, last)| at.min(last.saturating_add(1)));
         let root = store.root(ck);
         let mut keys = vec![root];
         keys.extend(store.members(root).into_iter().filter(|&k| k != root));

@@ -152,12 +152,14 @@ pub fn parse_models(text: &str) -> Result<Vec<ModelSpec>, SpecError> {
             }
             s.cv_folds = k;
         }
-        for (key, v, slot) in
-            [("test_share", r.test_share, &mut s.test_share), ("valid_share", r.valid_share, &mut s.valid_share)]
-        {
+        // Metrics are reported on the held-out rows: there must be some.
+        for (key, v, slot, low) in [
+            ("test_share", r.test_share, &mut s.test_share, 0.05),
+            ("valid_share", r.valid_share, &mut s.valid_share, 0.0),
+        ] {
             if let Some(v) = v {
-                if !(0.0..0.5).contains(&v) {
-                    return Err(bad(format!("{key} = {v}: between 0 and 0.5")));
+                if !(low..0.5).contains(&v) {
+                    return Err(bad(format!("{key} = {v}: between {low} and 0.5")));
                 }
                 *slot = v;
             }
@@ -169,7 +171,8 @@ pub fn parse_models(text: &str) -> Result<Vec<ModelSpec>, SpecError> {
             s.rescore_ns = duration(&name, "rescore", t)?;
         }
         if let Some(m) = r.min_class_rows {
-            s.min_class_rows = m.max(2);
+            // Enough of each class that the held-out rows have both.
+            s.min_class_rows = m.max(20);
         }
         if let Some(d) = r.min_history_days {
             s.min_history_days = d;

@@ -2,6 +2,7 @@
 //! method does it: second-order gradients, L2-regularised leaf weights, depth-wise trees from
 //! quantile-bin histograms, row and column sampling, early stopping on a validation table.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
@@ -104,6 +105,17 @@ fn sigmoid(m: f32) -> f32 {
 /// Trains a classifier on `data`; with `valid`, its log loss is logged every round and drives
 /// early stopping.
 pub fn train(data: &Dataset, valid: Option<&Dataset>, params: &Params) -> Result<Booster, ModelError> {
+    train_until(data, valid, params, &AtomicBool::new(false))
+}
+
+/// [`train`] that stops with [`ModelError::Cancelled`] once `cancel` is set (checked every
+/// round).
+pub fn train_until(
+    data: &Dataset,
+    valid: Option<&Dataset>,
+    params: &Params,
+    cancel: &AtomicBool,
+) -> Result<Booster, ModelError> {
     params.check()?;
     data.check()?;
     if let Some(v) = valid {
@@ -117,10 +129,15 @@ pub fn train(data: &Dataset, valid: Option<&Dataset>, params: &Params) -> Result
         .thread_name(|i| format!("cxp-train-{i}"))
         .build()
         .map_err(|e| ModelError::Param(format!("threads: {e}")))?;
-    pool.install(|| train_in_pool(data, valid, params))
+    pool.install(|| train_in_pool(data, valid, params, cancel))
 }
 
-fn train_in_pool(data: &Dataset, valid: Option<&Dataset>, params: &Params) -> Result<Booster, ModelError> {
+fn train_in_pool(
+    data: &Dataset,
+    valid: Option<&Dataset>,
+    params: &Params,
+    cancel: &AtomicBool,
+) -> Result<Booster, ModelError> {
     let started = Instant::now();
     let n = data.rows();
     let positives = data.positives();
@@ -143,6 +160,9 @@ fn train_in_pool(data: &Dataset, valid: Option<&Dataset>, params: &Params) -> Re
     let mut best = (0usize, f64::INFINITY);
     let chunk = n.div_ceil(rayon::current_num_threads() * 4).max(1 << 12);
     for round in 0..params.rounds as usize {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(ModelError::Cancelled);
+        }
         grad.par_chunks_mut(chunk).zip(margin.par_chunks(chunk)).zip(data.y.par_chunks(chunk)).for_each(
             |((g, m), y)| {
                 for ((g, &m), &y) in g.iter_mut().zip(m).zip(y) {

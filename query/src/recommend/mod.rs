@@ -121,31 +121,40 @@ impl CouponPolicy {
 pub struct Rebuilt {
     /// Interactions read.
     pub events: u64,
-    /// The largest sequence number read: committed events above it are still to observe.
-    pub max_seq: u64,
+    /// Whether it stopped early on request.
+    pub stopped: bool,
 }
 
-/// Fills `state` from the store's interactions of the last `history_days` before `now`:
-/// each person's events in time order.
-pub fn rebuild(store: &Store, config: &RecConfig, state: &mut CoOccurrence, now: i64) -> Result<Rebuilt, StoreError> {
+/// Fills `state` from the store's interactions of the last `history_days` before `now` with a
+/// sequence number below `below_seq` (those above come from a tap): each person's events in
+/// time order. Checks `stop` between chunks.
+pub fn rebuild(
+    store: &Store,
+    config: &RecConfig,
+    state: &mut CoOccurrence,
+    now: i64,
+    below_seq: u64,
+    stop: &dyn Fn() -> bool,
+) -> Result<Rebuilt, StoreError> {
     let from = now - i64::from(config.history_days) * DAY;
     let mut items: Vec<String> = Vec::new();
     let mut codes: hashbrown::HashMap<String, u32> = hashbrown::HashMap::new();
     // (root, ts, item code, weight)
     let mut rows: Vec<(Ck, i64, u32, f32)> = Vec::new();
-    let mut max_seq = 0;
     for (event, &weight) in &config.events {
         let mut req = ScanRequest::new(event.clone()).between(from, i64::MAX).columns([config.item_field.clone()]);
         req.with_ck = true;
         req.with_ts = true;
         req.with_seq = true;
         for batch in store.scan(req)? {
+            if stop() {
+                return Ok(Rebuilt { events: 0, stopped: true });
+            }
             let batch = batch?;
             let Some(col) = batch.column(&config.item_field) else { continue };
             let ColumnData::Str(s) = &col.data else { continue };
             for row in 0..batch.rows {
-                max_seq = max_seq.max(batch.seq[row]);
-                if !col.is_valid(row) {
+                if batch.seq[row] >= below_seq || !col.is_valid(row) {
                     continue;
                 }
                 let item = s.get(row);
@@ -167,7 +176,7 @@ pub fn rebuild(store: &Store, config: &RecConfig, state: &mut CoOccurrence, now:
         state.observe(who, &items[code as usize], ts, weight);
     }
     state.sweep(now);
-    Ok(Rebuilt { events: rows.len() as u64, max_seq })
+    Ok(Rebuilt { events: rows.len() as u64, stopped: false })
 }
 
 /// `GET /api/v1/recommendations`: what to show next.
@@ -177,6 +186,8 @@ pub struct RecommendationDoc {
     pub item: Option<String>,
     /// The customer, when asked for one.
     pub customer: Option<String>,
+    /// Their customer key, when known.
+    pub root: Option<Ck>,
     /// Recommended items, best first.
     pub items: Vec<Related>,
     /// The coupon decision, for a customer.

@@ -352,12 +352,18 @@ impl<'s> Eval<'s> {
             Leaf::Score(model) => {
                 // Not scored yet (no model trained): nobody has a score, as a trait nobody has.
                 let col = self.store.scores(model)?;
-                let values = self
-                    .snap
-                    .roots
-                    .iter()
-                    .map(|&r| col.as_ref().and_then(|c| c.get(r)).map_or(f64::NAN, f64::from))
-                    .collect();
+                let mut values = vec![f64::NAN; n];
+                if let Some(c) = &col {
+                    // By key, to the person now: a person scored under one key who merged with
+                    // another since keeps the score (their root's own first).
+                    for (ck, v) in c.iter() {
+                        if let Some(p) = self.snap.position_of(ck)
+                            && (values[p].is_nan() || self.snap.roots[p] == ck)
+                        {
+                            values[p] = f64::from(v);
+                        }
+                    }
+                }
                 let source = match &col {
                     Some(c) => format!("scores of model version {}", c.meta.version),
                     None => "no scores yet".into(),

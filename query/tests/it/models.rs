@@ -200,7 +200,7 @@ mod features {
     }
 
     /// The features of one person by straight loops over their events.
-    fn oracle(evs: &[&Ev], cutoff: i64, channels: &[String]) -> Vec<f32> {
+    fn oracle(evs: &[&Ev], cutoff: i64, channels: &[String], devices: &[String]) -> Vec<f32> {
         let before: Vec<&&Ev> = evs.iter().filter(|e| e.ts < cutoff).collect();
         let days = |t: i64| ((cutoff - t) as f64 / DAY as f64) as f32;
         let last = before.iter().map(|e| e.ts).max().expect("active");
@@ -223,16 +223,29 @@ mod features {
             }
         }
         let recent: Vec<&&&Ev> = before.iter().filter(|e| in_window(e, 6)).collect();
-        for c in channels {
-            let n = recent.iter().filter(|e| e.tags.iter().any(|(k, v)| k == "channel" && v == c)).count();
-            row.push(n as f32 / recent.len().max(1) as f32);
+        for (tag, values) in [("channel", channels), ("device", devices)] {
+            for c in values {
+                let n = recent.iter().filter(|e| e.tags.iter().any(|(k, v)| k == tag && v == c)).count();
+                row.push(n as f32 / recent.len().max(1) as f32);
+            }
         }
-        row.extend([0.0, f32::NAN, 0.0, 0.0]);
+        // Reviews: every review text below is "物流很快，但是包装破了 bad": 破 and bad are
+        // negative words, 快 a positive one.
+        let reviews: Vec<&&&Ev> = before.iter().filter(|e| e.m == "review").collect();
+        let ratings: Vec<f64> = reviews.iter().filter_map(|e| e.num("rating")).collect();
+        row.push(reviews.len() as f32);
+        row.push(if ratings.is_empty() {
+            f32::NAN
+        } else {
+            (ratings.iter().sum::<f64>() / ratings.len() as f64) as f32
+        });
+        row.extend([2.0 * reviews.len() as f32, reviews.len() as f32]);
         row
     }
 
     fn same(a: &[f32], b: &[f32]) -> bool {
-        a.iter().zip(b).all(|(x, y)| (x.is_nan() && y.is_nan()) || (x - y).abs() <= 1e-4 * x.abs().max(1.0))
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(x, y)| (x.is_nan() && y.is_nan()) || (x - y).abs() <= 1e-4 * x.abs().max(1.0))
     }
 
     #[test]
@@ -240,45 +253,92 @@ mod features {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = common::random_store(dir.path(), 21, 4, 2_000, 300);
         let cutoff = BASE + 7 * DAY + 5 * HOUR;
+        // Reviews with ratings and sentiment words, and devices, for some customers.
+        let mut extra = Batch::new("reviews");
+        for c in 0..120u32 {
+            let id = format!("c-{c}");
+            let ts = BASE + i64::from(c % 9) * DAY + i64::from(c) * HOUR / 7;
+            let device = ["ios", "android", "web"][c as usize % 3];
+            extra
+                .push_event(
+                    "review",
+                    ts,
+                    [("customer", id.as_str()), ("device", device)],
+                    [
+                        ("text", cxp_store::FieldValue::Str("物流很快，但是包装破了 bad".into())),
+                        ("rating", cxp_store::FieldValue::I64(i64::from(1 + c % 5))),
+                    ],
+                )
+                .expect("valid");
+            extra
+                .push_event(
+                    "page_view",
+                    ts + HOUR,
+                    [("customer", id.as_str()), ("device", device)],
+                    [("sku", cxp_store::FieldValue::Str("S1".into()))],
+                )
+                .expect("valid");
+        }
+        store.write(extra).expect("write");
         let spec = spec();
         let lay = layout(&store, &spec, cutoff).expect("layout");
-        assert_eq!(lay.channels.len(), 3);
+        assert_eq!((lay.channels.len(), lay.devices.len()), (3, 2));
         let label = Label::Churn { days: 2 };
         let table = build(&store, &spec, &lay, cutoff, Some(&label), Rows::All).expect("build");
-        let evs = common::events(&store);
-        let mut by_root: BTreeMap<u32, Vec<&Ev>> = BTreeMap::new();
-        for e in &evs {
-            by_root.entry(e.root).or_default().push(e);
+        // People as they stood at the cutoff: keys joined by links made before it (a plain
+        // union-find over the links, smallest key first).
+        let keys = store.stats().expect("stats").customers as usize + 1;
+        let mut parent: Vec<u32> = (0..keys as u32).collect();
+        fn find(p: &mut [u32], x: u32) -> u32 {
+            if p[x as usize] == x {
+                x
+            } else {
+                let r = find(p, p[x as usize]);
+                p[x as usize] = r;
+                r
+            }
         }
-        let active: Vec<u32> = by_root
+        for (a, b) in store.links_before(cutoff).expect("links") {
+            let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+            let (lo, hi) = (ra.min(rb), ra.max(rb));
+            parent[hi as usize] = lo;
+        }
+        let evs: Vec<(u32, Ev)> = store
+            .events(&cxp_store::EventFilter::default())
+            .expect("events")
+            .into_iter()
+            .filter(|e| e.ck != 0)
+            .map(|e| (e.ck, Ev { root: 0, ts: e.ts, seq: e.seq, m: e.measurement, tags: e.tags, fields: e.fields }))
+            .collect();
+        let mut by_root: BTreeMap<u32, Vec<&Ev>> = BTreeMap::new();
+        for (ck, e) in &evs {
+            by_root.entry(find(&mut parent, *ck)).or_default().push(e);
+        }
+        let active: BTreeSet<u32> = by_root
             .iter()
             .filter(|(_, v)| v.iter().any(|e| e.ts < cutoff && e.ts >= cutoff - 6 * DAY))
             .map(|(r, _)| *r)
             .collect();
-        assert_eq!(table.roots, active, "rows are the customers active in the 6 days before the cutoff");
+        assert_eq!(table.roots.iter().copied().collect::<BTreeSet<u32>>(), active, "rows: active in the 6 days before");
+        assert_eq!(table.roots.len(), active.len());
         for (i, root) in table.roots.iter().enumerate() {
-            let expect = oracle(&by_root[root], cutoff, &lay.channels);
+            let expect = oracle(&by_root[root], cutoff, &lay.channels, &lay.devices);
             assert!(same(table.data.row(i), &expect), "root {root}:\n{:?}\n{expect:?}", table.data.row(i));
             let churned = !by_root[root].iter().any(|e| e.ts >= cutoff && e.ts < cutoff + 2 * DAY);
             assert_eq!(table.data.y[i], u8::from(churned), "label of root {root}");
         }
-        // Known customers only: the people with a customer id among their identifiers.
+        // Known customers only: those with an event under a customer id before the cutoff
+        // (a visitor who signs in later was anonymous then).
         let known_spec = FeatureSpec { known_only: true, ..spec.clone() };
         let known = build(&store, &known_spec, &lay, cutoff, Some(&label), Rows::All).expect("build");
-        let with_id: Vec<u32> = table
-            .roots
+        let with_id: BTreeSet<u32> = evs
             .iter()
-            .copied()
-            .filter(|&r| store.members(r).iter().any(|&k| store.customer_id(k).is_some_and(|(t, _)| t == "customer")))
+            .filter(|(ck, e)| e.ts < cutoff && store.customer_id(*ck).is_some_and(|(t, _)| t == "customer"))
+            .map(|(ck, _)| find(&mut parent, *ck))
+            .filter(|r| active.contains(r))
             .collect();
-        assert_eq!(known.roots, with_id);
-        assert!(known.roots.len() < table.roots.len(), "some visitors never signed in");
-        // One person alone gets the same row.
-        let root = table.roots[3];
-        let mut keys = vec![root];
-        keys.extend(store.members(root).into_iter().filter(|&k| k != root));
-        let one = build(&store, &spec, &lay, cutoff, None, Rows::Person(&keys)).expect("build one");
-        assert!(same(one.data.row(0), table.data.row(3)));
+        assert_eq!(known.roots.iter().copied().collect::<BTreeSet<u32>>(), with_id);
+        assert!(known.roots.len() < table.roots.len(), "some visitors were not signed in");
         // Events after the cutoff change labels, never features.
         let mut late = Batch::new("late");
         for c in 0..300 {
@@ -295,12 +355,16 @@ mod features {
         let again = build(&store, &spec, &lay, cutoff, Some(&label), Rows::All).expect("build");
         assert_eq!(again.roots, table.roots);
         assert!(same(&again.data.x, &table.data.x));
-        let evs = common::events(&store);
-        for (i, root) in again.roots.iter().enumerate() {
-            let churned = !evs.iter().any(|e| e.root == *root && e.ts >= cutoff && e.ts < cutoff + 2 * DAY);
-            assert_eq!(again.data.y[i], u8::from(churned), "label of root {root} after the late orders");
-        }
         assert!(again.data.positives() < table.data.positives(), "the late orders saved customers from churning");
+        // After every event (scoring), people are who they are now, and one person alone gets
+        // the same row as in the table of everyone.
+        let now = BASE + 12 * DAY;
+        let all = build(&store, &spec, &lay, now, None, Rows::All).expect("build");
+        let root = all.roots[3];
+        let mut keys = vec![root];
+        keys.extend(store.members(root).into_iter().filter(|&k| k != root));
+        let one = build(&store, &spec, &lay, now, None, Rows::Person(&keys)).expect("build one");
+        assert!(same(one.data.row(0), all.data.row(3)));
     }
 }
 
@@ -367,5 +431,47 @@ mod registry {
         store.close().expect("close");
         let store = common::open(dir.path());
         assert_eq!(store.scores("churn").expect("read").expect("kept").get(root), scores.get(root));
+        // Erasing the person erases their score, and scores written for them later are not kept.
+        store.erase(&id, "test").expect("erase").expect("known");
+        assert_eq!(store.scores("churn").expect("read").expect("kept").get(root), None);
+        assert!(!store.scores_of(root).expect("read").contains_key("churn"));
+        store.put_scores("churn", 9, at, &[(root, 0.5)]).expect("write");
+        assert_eq!(store.scores("churn").expect("read").expect("kept").get(root), None);
     }
+}
+
+#[test]
+fn deep_trees_and_unregularised_models_score_like_their_trees() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+    let mut d = Dataset::new(vec!["a".into(), "b".into()]);
+    for _ in 0..3000 {
+        let a = if rng.random::<f32>() < 0.1 { f32::NAN } else { rng.random::<f32>() };
+        let b = rng.random::<f32>();
+        let y = u8::from(rng.random::<f32>() < if a.is_nan() { 0.7 } else { (a * b).sqrt() });
+        d.push(&[a, b], y);
+    }
+    // Depth 12: the generic layout walks every tree in boosting order.
+    let deep = train(&d, None, &Params { rounds: 20, max_depth: 12, min_child_weight: 0.5, ..Params::default() })
+        .expect("trains");
+    assert!(deep.trees.iter().any(|t| t.depth() > 10), "some tree is deeper than the compiled layout takes");
+    // No regularisation at all: every score stays a number.
+    let bare = train(
+        &d,
+        None,
+        &Params { rounds: 20, lambda: 0.0, min_child_weight: 0.0, subsample: 0.5, ..Params::default() },
+    )
+    .expect("trains");
+    for model in [&deep, &bare] {
+        let all = model.predict_all(&d);
+        for (i, p) in all.iter().enumerate() {
+            assert!(p.is_finite(), "row {i}");
+            assert_eq!(*p, model.predict(d.row(i)), "row {i}");
+        }
+    }
+}
+
+#[test]
+fn a_definition_without_held_out_customers_is_refused() {
+    let err = cxp_query::model::parse_models("[churn]\ntest_share = 0.0\n").expect_err("no test rows");
+    assert!(err.to_string().contains("test_share"), "{err}");
 }

@@ -136,6 +136,27 @@ impl Store {
         Ok(Some(view))
     }
 
+    /// The key pairs of every link made by an event before `ts` and not split since: the
+    /// identity graph as it stood then (what a model trained as of `ts` may know).
+    pub fn links_before(&self, ts: i64) -> Result<Vec<(Ck, Ck)>> {
+        let (_, txn) = self.shared.snapshot()?;
+        let mut split = std::collections::HashSet::new();
+        for entry in txn.open_table(SPLITS)?.iter()? {
+            let (k, v) = entry?;
+            let s: Split = postcard::from_bytes(v.value()).map_err(meta_err(format!("split {}", k.value())))?;
+            split.insert(s.link);
+        }
+        let mut out = Vec::new();
+        for entry in txn.open_table(LINKS)?.iter()? {
+            let (k, v) = entry?;
+            let link: Link = postcard::from_bytes(v.value()).map_err(meta_err(format!("link {}", k.value())))?;
+            if link.ts < ts && !split.contains(&link.id) {
+                out.push((link.a, link.b));
+            }
+        }
+        Ok(out)
+    }
+
     /// Undoes identity link `link`: the identifiers it joined are apart again (unless other
     /// links still join them), the pair is not linked again by later events, and the links
     /// table keeps the link with a split record. Returns the link undone.

@@ -38,7 +38,7 @@ fn subscribers_see_every_committed_event_with_its_person() {
 fn a_lossy_tap_never_holds_ingest_and_counts_what_it_dropped() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = open(dir.path());
-    let tap = store.tap(1, TapMode::Lossy);
+    let tap = store.tap(1, TapMode::Lossy(1_000_000));
     for i in 0..5 {
         lp(&store, &format!("login,customer=c-{i} ok=true {}\n", 1000 + i));
     }
@@ -46,6 +46,13 @@ fn a_lossy_tap_never_holds_ingest_and_counts_what_it_dropped() {
     assert_eq!(first.len(), 1);
     assert!(tap.recv_timeout(Duration::from_millis(50)).is_none());
     assert_eq!(tap.dropped(), 4, "one group queued, the four after it dropped");
+    drop(tap);
+    // A bound on the events waiting: the second group would exceed it.
+    let tap = store.tap(100, TapMode::Lossy(1));
+    lp(&store, "login,customer=c-7 ok=true 7000\n");
+    lp(&store, "login,customer=c-8 ok=true 8000\n");
+    assert_eq!(tap.dropped(), 1);
+    assert_eq!(tap.recv_timeout(Duration::from_millis(500)).map(|g| g.len()), Some(1));
     drop(tap);
     // A subscriber that went away is forgotten.
     lp(&store, "login,customer=c-9 ok=true 9000\n");
