@@ -8,6 +8,7 @@
 
 pub mod analytics;
 pub mod api;
+pub mod automation;
 pub mod experiment;
 pub mod model;
 pub mod recommend;

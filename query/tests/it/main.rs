@@ -1,6 +1,7 @@
 //! Integration tests of cxp-query against real stores.
 
 mod analytics;
+mod automation;
 mod common;
 mod experiments;
 mod models;
