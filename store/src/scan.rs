@@ -36,6 +36,8 @@ pub struct ScanRequest {
     pub with_ck: bool,
     /// Return sequence numbers.
     pub with_seq: bool,
+    /// Only events with a sequence number at least this (0: all).
+    pub min_seq: u64,
 }
 
 impl ScanRequest {
@@ -50,7 +52,15 @@ impl ScanRequest {
             with_ts: true,
             with_ck: true,
             with_seq: true,
+            min_seq: 0,
         }
+    }
+
+    /// Restricts to events with a sequence number of at least `seq` (what was committed since
+    /// a point a reader remembers); parts entirely before it are not read.
+    pub fn from_seq(mut self, seq: u64) -> Self {
+        self.min_seq = seq;
+        self
     }
 
     /// Restricts to `[from, to)`.
@@ -149,7 +159,7 @@ impl Scan {
         let mut work = VecDeque::new();
         for part in parts {
             let m = &part.meta;
-            if m.max_ts < request.from || m.min_ts >= request.to {
+            if m.max_ts < request.from || m.min_ts >= request.to || m.max_seq < request.min_seq {
                 continue;
             }
             if let Some(c) = &request.customers
@@ -182,13 +192,15 @@ impl Scan {
             move |source| StoreError::Chunk { part: meta.id, chunk, column: name, source }
         };
         let req = &self.request;
-        let need_filter = !req.chunk_inside(cm) || hide.is_some();
+        // Some rows of the part may be older than the sequence asked for.
+        let seq_filter = req.min_seq > meta.min_seq;
+        let need_filter = !req.chunk_inside(cm) || hide.is_some() || seq_filter;
         let need_ts = req.with_ts || req.with_seq || need_filter;
         let need_ck = req.with_ck || (need_filter && (req.customers.is_some() || hide.is_some()));
         let ts: Vec<i64> =
             if need_ts { decode_system(blob(COL_TS)?.bytes()).map_err(sys_err("ts"))? } else { Vec::new() };
         // Merged parts store seq relative to ts, so it is decoded before the rows are picked.
-        let seq: Vec<u64> = if req.with_seq {
+        let seq: Vec<u64> = if req.with_seq || seq_filter {
             codec::decode_seq(blob(COL_SEQ)?.bytes(), &ts).map_err(sys_err("seq"))?
         } else {
             Vec::new()
@@ -196,7 +208,7 @@ impl Scan {
         let ck: Vec<Ck> =
             if need_ck { decode_system(blob(COL_CK)?.bytes()).map_err(sys_err("ck"))? } else { Vec::new() };
         for (len, needed, name) in
-            [(ts.len(), need_ts, "ts"), (ck.len(), need_ck, "ck"), (seq.len(), req.with_seq, "seq")]
+            [(ts.len(), need_ts, "ts"), (ck.len(), need_ck, "ck"), (seq.len(), req.with_seq || seq_filter, "seq")]
         {
             if needed {
                 crate::part::check_rows(len, cm, meta.id, chunk, name)?;
@@ -207,6 +219,7 @@ impl Scan {
                 .filter(|&r| ts[r] >= req.from && ts[r] < req.to)
                 .filter(|&r| req.customers.as_ref().is_none_or(|c| c.contains(ck[r])))
                 .filter(|&r| hide.is_none_or(|h| !h.contains(ck[r])))
+                .filter(|&r| !seq_filter || seq[r] >= req.min_seq)
                 .collect()
         });
         if rows.as_ref().is_some_and(Vec::is_empty) {

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod host;
 pub mod instance;
 pub mod policy;
+pub mod poster;
 pub mod replay;
 pub mod salutation;
 pub mod sms;
