@@ -77,6 +77,13 @@ enum Command {
     /// Predictive models (churn, purchase intent): list, show, train, features, score.
     #[command(subcommand)]
     Model(cmd::model::Command),
+    /// Triggers and journeys: check a definitions file, replay past events (dry run),
+    /// journeys with live counters, why a customer got a message.
+    #[command(subcommand)]
+    Automation(cmd::automation::Command),
+    /// Message templates: preview what a customer would get.
+    #[command(subcommand)]
+    Template(cmd::automation::TemplateCommand),
 }
 
 /// A command that needs only the data directory.
@@ -112,6 +119,8 @@ fn main() -> ExitCode {
         Command::Copurchase(args) => cmd::copurchase::run(args),
         Command::Experiment(command) => cmd::experiment::run(command),
         Command::Model(command) => cmd::model::run(command),
+        Command::Automation(command) => cmd::automation::run(command),
+        Command::Template(command) => cmd::automation::run_template(command),
     };
     match result {
         Ok(code) => code,

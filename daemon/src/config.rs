@@ -64,6 +64,8 @@ pub struct Config {
     pub experiments: ExperimentsConfig,
     /// Recommendations: what counts as an interaction, decay, coupon policy.
     pub recommend: cxp_query::recommend::RecConfig,
+    /// Triggers and journeys.
+    pub automation: AutomationConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -190,6 +192,27 @@ pub struct ModelsConfig {
 impl Default for ModelsConfig {
     fn default() -> Self {
         ModelsConfig { file: String::new(), auto: true, threads: 1, check_s: 60 }
+    }
+}
+
+/// Triggers, journeys and message delivery.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutomationConfig {
+    /// Run them.
+    pub enabled: bool,
+    /// Definitions file (TOML, see `cxp automation`); empty: `automation.toml` in the data
+    /// directory, else the definitions that ship with cxp.
+    pub file: String,
+    /// A clock that only moves through `POST /api/v1/automation/clock` (tests, demos).
+    pub test_clock: bool,
+    /// Events older than this against the clock start nothing (history being imported).
+    pub max_event_age: String,
+}
+
+impl Default for AutomationConfig {
+    fn default() -> Self {
+        AutomationConfig { enabled: true, file: String::new(), test_clock: false, max_event_age: "1h".into() }
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod automation;
 pub mod config;
 pub mod dedup;
 mod dedup_reload;

@@ -249,6 +249,17 @@ impl LiveSegments {
         r.tracked.get(name).filter(|t| t.evaluated_at > 0).map(|t| t.members.clone())
     }
 
+    /// Whether person `root` is in segment `name` (None: no such segment, or not evaluated).
+    pub fn is_member(&self, name: &str, root: u32) -> Option<bool> {
+        let r = self.registry();
+        r.tracked.get(name).filter(|t| t.evaluated_at > 0).map(|t| t.members.contains(root))
+    }
+
+    /// The position of the last change in the log (reading after it gives only what comes).
+    pub fn log_position(&self) -> u64 {
+        self.registry().next_seq.saturating_sub(1)
+    }
+
     /// Changes after log position `after`, at most `limit`: (changes, next position, missed).
     pub fn changes_after(&self, after: u64, limit: usize) -> (Vec<SegmentChange>, u64, u64) {
         let r = self.registry();

@@ -130,6 +130,7 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
     let recommender =
         crate::recommend::Recommender::start(store.clone(), config.config.recommend.clone(), cancel.clone())
             .map_err(io("starting the recommendation thread"))?;
+    let automation = open_automation(&config, &store, &live, &recommender)?;
     let ingest = Arc::new(Ingest::new(store.clone(), config.config.ingest.max_in_flight, metrics));
     let config = Arc::new(config);
     let tracker = TaskTracker::new();
@@ -228,6 +229,7 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
             models: models.clone(),
             experiments,
             recommender,
+            automation: automation.clone(),
         };
         let app = router(state);
         let shutdown = cancel.clone();
@@ -245,6 +247,7 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
         });
     }
     cancel.cancelled().await;
+    automation.stop();
     ingest.stop();
     tracker.close();
     // In-flight batches finish; a client that never finishes its request does not hold the
@@ -255,6 +258,7 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
     drop(ingest);
     drop(live);
     drop(models);
+    drop(automation);
     // Blocking work started by a request whose client went away may still hold the store
     // for a moment: wait for it, then close (which writes the last profile checkpoint).
     let mut store = store;
@@ -315,6 +319,38 @@ fn definitions_file(config: &Resolved, configured: &str, name: &str) -> Option<s
     } else {
         Some(std::path::PathBuf::from(configured))
     }
+}
+
+fn open_automation(
+    config: &Resolved,
+    store: &Arc<Store>,
+    live: &Arc<LiveSegments>,
+    recommender: &Arc<crate::recommend::Recommender>,
+) -> Result<Arc<crate::automation::Automation>, ServeError> {
+    let c = &config.config.automation;
+    let file = definitions_file(config, &c.file, "automation.toml");
+    let (text, from) = match &file {
+        Some(path) => (
+            std::fs::read_to_string(path).map_err(io(format!("reading automation {}", path.display())))?,
+            path.display().to_string(),
+        ),
+        None => (cxp_query::automation::def::DEFAULT.to_owned(), "the shipped rules".to_owned()),
+    };
+    let mut defs = cxp_query::automation::parse(&text).map_err(|e| ServeError::Definitions(format!("{from}: {e}")))?;
+    if !c.enabled {
+        defs.journeys.clear();
+    }
+    let max_event_age = cxp_store::profile::parse_window(&c.max_event_age)
+        .map_err(|e| ServeError::Definitions(format!("automation.max_event_age {:?}: {e}", c.max_event_age)))?;
+    let clock = if c.test_clock {
+        crate::automation::Clock::test(cxp_store::now_ns())
+    } else {
+        crate::automation::Clock::system()
+    };
+    let options = crate::automation::AutomationOptions { max_event_age, data: config.data.clone() };
+    tracing::info!(journeys = defs.journeys.len(), from = %from, test_clock = c.test_clock, "automation");
+    crate::automation::Automation::start(store.clone(), defs, clock, live.clone(), recommender.clone(), options)
+        .map_err(ServeError::Store)
 }
 
 fn open_models(config: &Resolved, store: &Arc<Store>) -> Result<crate::models::Models, ServeError> {

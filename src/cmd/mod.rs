@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod automation;
 pub mod cluster;
 pub mod compact;
 pub mod copurchase;

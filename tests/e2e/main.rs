@@ -2,6 +2,7 @@
 //! shared harness in `util.rs`.
 
 mod analysis;
+mod automation;
 mod customer;
 mod daemon;
 mod dict;

@@ -3,6 +3,7 @@
 
 mod analysis;
 mod api;
+mod automation;
 mod body;
 mod credentials;
 mod experiments;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub experiments: Arc<Vec<cxp_query::experiment::Experiment>>,
     /// Recommendations.
     pub recommender: Arc<crate::recommend::Recommender>,
+    /// Triggers, journeys and messages.
+    pub automation: Arc<crate::automation::Automation>,
 }
 
 /// The router with every route.
@@ -107,6 +110,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/models/{name}/score", get(models::score))
         .route("/api/v1/models/{name}/features", get(models::features))
         .route("/api/v1/recommendations", get(recommend::recommendations))
+        .route("/api/v1/journeys", get(automation::journeys))
+        .route("/api/v1/journeys/{name}", get(automation::journey))
+        .route("/api/v1/messages", get(automation::messages))
+        .route("/api/v1/messages/why", get(automation::why))
+        .route("/api/v1/automation/clock", post(automation::clock))
+        .route("/api/v1/automation/replay", get(automation::replay))
+        .route("/api/v1/templates/{name}/preview", get(automation::preview))
         .route("/api/v1/experiments", get(experiments::list))
         .route("/api/v1/experiments/{name}", get(experiments::show))
         .route("/api/v1/experiments/{name}/results", get(experiments::results))

@@ -2,6 +2,7 @@
 //! command line and tests, so that all of them read and write the same JSON.
 
 pub mod analytics;
+mod automation;
 mod customer;
 mod experiment;
 mod ingest;
@@ -10,6 +11,7 @@ mod model;
 mod segment;
 mod status;
 
+pub use automation::{ChannelDoc, JourneyDoc, JourneyStepDoc, MessagesDoc, PreviewDoc, WhyRecord};
 pub use customer::{
     CustomerDoc, EventDoc, IdentifierDoc, SearchDoc, SearchHitDoc, TraitDoc, json_value, recent_events,
 };

@@ -378,6 +378,11 @@ impl Engine {
         self.schedules.extend(due);
     }
 
+    /// The customers who entered once-only journey `name`.
+    pub fn once_of(&self, name: &str) -> Option<&roaring::RoaringBitmap> {
+        self.once.get(name)
+    }
+
     /// The scheduled runs, for saving.
     pub fn schedules(&self) -> &BTreeMap<String, i64> {
         &self.schedules

@@ -84,6 +84,28 @@ pub struct Message {
     pub attempts: u32,
 }
 
+impl Message {
+    /// A message for previewing `template` on `channel` to person `root` (none: a customer
+    /// about whom nothing is known).
+    pub fn preview(template: &str, channel: Channel, root: Option<Ck>) -> Message {
+        Message {
+            key: format!("preview/{template}"),
+            id: 0,
+            journey: "preview".into(),
+            version: 0,
+            step: "preview".into(),
+            root: root.unwrap_or(Ck::MAX),
+            channel,
+            template: template.into(),
+            vars: Vec::new(),
+            arm: None,
+            created: 0,
+            not_before: 0,
+            attempts: 0,
+        }
+    }
+}
+
 /// Something the engine asks for besides messages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Effect {

@@ -11,6 +11,7 @@
 //! - `replay.rs`: past events through the rules with a fast-forwarded clock.
 
 pub mod channel;
+pub mod content;
 pub mod def;
 pub mod engine;
 pub mod host;

@@ -150,6 +150,17 @@ fn draw_line(
     sf.height() + sf.line_gap()
 }
 
+/// The poster of a social message's parts (`headline`, `offer`, `product`, `price`).
+pub fn from_parts(parts: &std::collections::BTreeMap<String, String>) -> Result<Poster, PosterError> {
+    let part = |k: &str| parts.get(k).cloned().unwrap_or_default();
+    render(&PosterText {
+        headline: part("headline"),
+        offer: part("offer"),
+        product: part("product"),
+        price: part("price"),
+    })
+}
+
 /// Renders a poster.
 pub fn render(text: &PosterText) -> Result<Poster, PosterError> {
     let font = FontRef::try_from_slice(FONT).map_err(|e| PosterError::Font(e.to_string()))?;

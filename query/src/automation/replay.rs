@@ -49,8 +49,24 @@ pub struct ReplayReport {
     pub waiting: u64,
 }
 
-/// Event names the definitions listen to.
-fn listened(defs: &Definitions) -> Vec<String> {
+/// The tags and fields of row `row` of a scanned batch, as text.
+pub fn row_fields(batch: &cxp_store::ColumnBatch, row: usize) -> Vec<(String, String)> {
+    batch
+        .columns
+        .iter()
+        .filter(|(_, c)| c.is_valid(row))
+        .map(|(def, c)| {
+            let v = match &c.data {
+                ColumnData::Str(s) => s.get(row).to_owned(),
+                other => other.value(row).to_string(),
+            };
+            (def.name.clone(), v)
+        })
+        .collect()
+}
+
+/// Event names the definitions listen to (entries, exits, waits, goals).
+pub fn listened(defs: &Definitions) -> Vec<String> {
     let mut names = std::collections::BTreeSet::new();
     for j in &defs.journeys {
         if let Entry::Event(m) = &j.entry {
@@ -83,18 +99,7 @@ pub fn replay(store: &Store, defs: &Definitions, from: i64, to: i64) -> Result<R
         for batch in store.scan(req)? {
             let batch = batch?;
             for row in 0..batch.rows {
-                let fields: Vec<(String, String)> = batch
-                    .columns
-                    .iter()
-                    .filter(|(_, c)| c.is_valid(row))
-                    .map(|(def, c)| {
-                        let v = match &c.data {
-                            ColumnData::Str(s) => s.get(row).to_owned(),
-                            other => other.value(row).to_string(),
-                        };
-                        (def.name.clone(), v)
-                    })
-                    .collect();
+                let fields = row_fields(&batch, row);
                 rows.push((batch.ts[row], batch.seq[row], store.root(batch.ck[row]), n, fields));
             }
         }
