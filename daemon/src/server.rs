@@ -126,11 +126,18 @@ pub async fn run(config: Resolved, cancel: CancellationToken, on_bound: impl FnO
     let metrics = Arc::new(Metrics::default());
     let live = Arc::new(open_live(&config, &store, &metrics)?);
     let models = Arc::new(open_models(&config, &store)?);
-    let experiments = Arc::new(open_experiments(&config)?);
+    let mut experiments = open_experiments(&config)?;
     let recommender =
         crate::recommend::Recommender::start(store.clone(), config.config.recommend.clone(), cancel.clone())
             .map_err(io("starting the recommendation thread"))?;
     let automation = open_automation(&config, &store, &live, &recommender)?;
+    // Journeys' named splits are experiments too (unless the experiments file defines them).
+    for e in cxp_query::automation::def::split_experiments(automation.definitions()) {
+        if !experiments.iter().any(|x| x.name == e.name) {
+            experiments.push(e);
+        }
+    }
+    let experiments = Arc::new(experiments);
     let ingest = Arc::new(Ingest::new(store.clone(), config.config.ingest.max_in_flight, metrics));
     let config = Arc::new(config);
     let tracker = TaskTracker::new();
