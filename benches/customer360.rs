@@ -32,28 +32,19 @@ fn options(search: bool) -> StoreOptions {
     }
 }
 
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
 // Four events per customer on average over 90 days: every customer signs up and identifies
 // (identifiers, traits), most browse and buy.
 fn build(dir: &std::path::Path) -> Store {
     let n = customers();
     let started = Instant::now();
     let store = Store::open(dir, options(true)).expect("open");
-    let before = rss_bytes();
+    let before = support::rss_bytes();
     let all = cxp_gen::generate(GenConfig { customers: n, events: n * 4, days: 90, seed: 7, ..GenConfig::default() });
     support::ingest(&store, &all);
     drop(all);
     store.search_flush().expect("flush");
     let m = store.memory_report();
-    let rss = rss_bytes().saturating_sub(before);
+    let rss = support::rss_bytes().saturating_sub(before);
     let per = |b: usize| b as f64 / m.profiles.max(1) as f64;
     eprintln!(
         "customer360: {n} customers, {} events loaded in {:.1} s; {} profiles, {} identifiers",

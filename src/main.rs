@@ -84,6 +84,12 @@ enum Command {
     /// Message templates: preview what a customer would get.
     #[command(subcommand)]
     Template(cmd::automation::TemplateCommand),
+    /// The operator console: ingest, customers, segments, journeys, experiments, messages,
+    /// data quality and models, live from a running daemon.
+    Top(cmd::top::Args),
+    /// A live retail business on an embedded daemon, in the console: history loaded, models
+    /// trained, thousands of events per second, journeys sending (`--headless` to just run it).
+    Demo(cmd::demo::Args),
 }
 
 /// A command that needs only the data directory.
@@ -121,6 +127,8 @@ fn main() -> ExitCode {
         Command::Model(command) => cmd::model::run(command),
         Command::Automation(command) => cmd::automation::run(command),
         Command::Template(command) => cmd::automation::run_template(command),
+        Command::Top(args) => cmd::top::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
     };
     match result {
         Ok(code) => code,

@@ -29,3 +29,13 @@ pub fn ingest(store: &Store, lp: &[u8]) {
         p.wait().expect("durable");
     }
 }
+
+/// Resident memory of this process, bytes (Linux; 0 elsewhere).
+pub fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use cxp_lp::Precision;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// What can be wrong with a configuration.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +41,7 @@ pub enum ConfigError {
 }
 
 /// The whole configuration.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Data directory (store, search index, tokens, audit log).
@@ -71,7 +71,7 @@ pub struct Config {
 }
 
 /// Where the daemon listens. An empty string turns a listener off.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Listen {
     /// HTTP: InfluxDB and Segment ingest, the API, metrics (default `127.0.0.1:8086`).
@@ -87,7 +87,7 @@ pub struct Listen {
 }
 
 /// Ingest limits.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IngestConfig {
     /// Batches on their way to the writer at once; more wait (TCP) or are answered 503 (HTTP).
@@ -105,7 +105,7 @@ pub struct IngestConfig {
 }
 
 /// Authentication.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
     /// `token` (ingest needs a writer or admin token, in any form the clients send) or `open`
@@ -116,7 +116,7 @@ pub struct AuthConfig {
 }
 
 /// The event store.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     /// Data dictionary: `default` (shipped), `none`, or a TOML file.
@@ -128,7 +128,7 @@ pub struct StoreConfig {
 }
 
 /// Privacy.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PrivacyConfig {
     /// Refuse, from then on, events carrying an identifier of an erased or opted-out customer
@@ -143,7 +143,7 @@ impl Default for PrivacyConfig {
 }
 
 /// Named segments kept live.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SegmentsConfig {
     /// Segments file (TOML: `name = "expression"` or `[name]` with `expr` and `description`);
@@ -175,7 +175,7 @@ impl Default for SegmentsConfig {
 }
 
 /// Predictive models: trained and scored on a schedule.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelsConfig {
     /// Models file (TOML, see `cxp model`); empty: `models.toml` in the data directory, when
@@ -196,7 +196,7 @@ impl Default for ModelsConfig {
 }
 
 /// Triggers, journeys and message delivery.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AutomationConfig {
     /// Run them.
@@ -217,7 +217,7 @@ impl Default for AutomationConfig {
 }
 
 /// A/B tests.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExperimentsConfig {
     /// Experiments file (TOML, see `cxp experiment`); empty: `experiments.toml` in the data
@@ -226,7 +226,7 @@ pub struct ExperimentsConfig {
 }
 
 /// Logging.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// `text` or `json`.
@@ -394,6 +394,34 @@ mod tests {
         assert_eq!(r.http, Some("127.0.0.1:8086".parse().expect("addr")));
         assert_eq!(r.lp_udp, None);
         assert_eq!(r.udp_precision, Precision::Milliseconds);
+    }
+
+    #[test]
+    fn every_option_is_in_the_example_and_in_the_reference() {
+        let defaults =
+            toml::Value::try_from(Config { data: Some("x".into()), ..Config::default() }).expect("serialize");
+        let example: toml::Value = toml::from_str(include_str!("../example.toml")).expect("example");
+        let reference = include_str!("../../docs/configuration.md");
+        let mut missing = Vec::new();
+        for (section, v) in defaults.as_table().expect("a table") {
+            let Some(keys) = v.as_table() else {
+                // Top level (`data`, commented out in the example: it has no default).
+                if !reference.contains(&format!("`{section}`")) {
+                    missing.push(format!("{section} in docs/configuration.md"));
+                }
+                continue;
+            };
+            for key in keys.keys() {
+                let path = format!("{section}.{key}");
+                if example.get(section).and_then(|s| s.get(key)).is_none() {
+                    missing.push(format!("{path} in example.toml"));
+                }
+                if !reference.contains(&format!("`{path}`")) {
+                    missing.push(format!("{path} in docs/configuration.md"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "options not documented: {missing:?}");
     }
 
     #[test]

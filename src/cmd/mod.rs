@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod compact;
 pub mod copurchase;
 pub mod customer;
+pub mod demo;
 pub mod dict;
 pub mod erase;
 pub mod events;
@@ -24,6 +25,7 @@ pub mod serve;
 pub mod source;
 pub mod stats;
 pub mod token;
+pub mod top;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

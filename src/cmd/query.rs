@@ -12,7 +12,7 @@ pub struct Args {
     #[command(flatten)]
     source: SourceArgs,
     /// The expression, e.g. `sum(order.amount, 30d) > 5000 and did(any, 30d)` (the language:
-    /// query/SEGMENTS.md).
+    /// docs/segments.md).
     expr: String,
     /// Query time: RFC 3339, ns, or a duration before now (`7d`); default now.
     #[arg(long, value_parser = parse_when)]

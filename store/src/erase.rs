@@ -36,6 +36,9 @@ use crate::tables::{CUSTOMER_KEYS, ERASURES, LINKS, OPTED_OUT, PROFILES, QUARANT
 use crate::types::Ck;
 use crate::writer::{FRESH_CHUNK_ROWS, Request, Swap, Writer, now_ns};
 
+/// Called with the keys of an erased person; see [`Store::on_erase`].
+pub type EraseListener = Arc<dyn Fn(&[Ck]) -> Result<()> + Send + Sync>;
+
 /// What an erasure removed. Holds no personal data: customer keys are numbers that mean
 /// nothing once the identifiers they stood for are gone.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -398,6 +401,14 @@ impl Store {
         Ok(false)
     }
 
+    /// Calls `forget` with the erased person's keys during every later erasure, before it is
+    /// marked finished: what keeps its own data about customers (automation) removes theirs,
+    /// and an error leaves the erasure unfinished, to be run again. Erasures finished at open
+    /// came before any listener: read them with [`Store::erasures`].
+    pub fn on_erase(&self, forget: EraseListener) {
+        self.erase_listeners.lock().unwrap_or_else(|p| p.into_inner()).push(forget);
+    }
+
     /// Steps 2-4 of every unfinished erasure (run at open too).
     pub fn finish_erasures(&self) -> Result<()> {
         let _in_order = self.erasing.lock().unwrap_or_else(|p| p.into_inner());
@@ -423,6 +434,10 @@ impl Store {
         let keys: RoaringBitmap = receipt.keys.iter().copied().collect();
         let (events, parts) = self.rewrite_without(&keys)?;
         self.forget_scores(&keys)?;
+        let listeners = self.erase_listeners.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for forget in listeners {
+            forget(&receipt.keys)?;
+        }
         receipt.events += events;
         receipt.parts += parts;
         match (&self.search_tx, self.path().parent()) {

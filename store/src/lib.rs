@@ -58,7 +58,7 @@ pub use catalog::{ColumnDef, MeasurementSchema};
 pub use codec::{Codec, CodecError};
 pub use column::{ColumnData, NullableColumn, StrColumn};
 pub use cxp_lp::{FieldValue, ParseOptions, Precision};
-pub use erase::{ErasureReceipt, mentions};
+pub use erase::{EraseListener, ErasureReceipt, mentions};
 pub use error::{Result, StoreError};
 pub use events::{EventFilter, StoredEvent};
 pub use identity::{IdRule, IdTypes, IdentityView, Link, Refusal, Split};

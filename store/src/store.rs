@@ -120,6 +120,7 @@ pub struct Store {
     // One erasure at a time, in receipt order: the search index records the last erasure it
     // applied, which is only enough if they finish in order.
     pub(crate) erasing: Mutex<()>,
+    pub(crate) erase_listeners: Mutex<Vec<crate::erase::EraseListener>>,
 }
 
 impl Store {
@@ -216,6 +217,7 @@ impl Store {
             search_tx,
             indexer,
             erasing: Mutex::new(()),
+            erase_listeners: Mutex::default(),
         };
         // An erasure that cannot finish now (a damaged part, say) must not keep the store
         // closed: its person stays hidden, `stats` says why, and the next call retries.

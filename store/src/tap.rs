@@ -41,18 +41,20 @@ pub struct EventKey {
 }
 
 /// One committed group.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Committed {
     batches: Vec<Batch>,
     keys: Vec<Vec<Option<EventKey>>>,
     /// Every sequence number below this is committed (the store's next sequence number after
     /// this group).
     pub next_seq: u64,
+    /// When the group was committed and applied (what latencies downstream count from).
+    pub committed_at: std::time::Instant,
 }
 
 impl Committed {
     pub(crate) fn new(batches: Vec<Batch>, keys: Vec<Vec<Option<EventKey>>>, next_seq: u64) -> Committed {
-        Committed { batches, keys, next_seq }
+        Committed { batches, keys, next_seq, committed_at: std::time::Instant::now() }
     }
 
     /// The stored events of the group with their keys (events of no customer and refused

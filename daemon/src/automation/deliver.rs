@@ -99,7 +99,7 @@ pub(super) fn content(
 }
 
 fn why_of(auto: &Automation, m: &Message) -> WhyRecord {
-    let existing = auto.store.state(&state::why_key(m.root, m.id)).ok().flatten();
+    let existing = auto.db.state(&state::why_key(m.root, m.id)).ok().flatten();
     existing.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_else(|| WhyRecord {
         id: m.id,
         key: m.key.clone(),
@@ -127,8 +127,8 @@ fn one(auto: &Arc<Automation>, mut m: Message, http: &reqwest::blocking::Client)
     let now = auto.clock.now();
     let channel = m.channel;
     // Delivered before (a restart between the sink and the record): done.
-    if auto.store.state(&state::sent_key(&m.key)).ok().flatten().is_some() {
-        let _ = auto.store.put_state(vec![(state::outbox_key(m.id), None)]);
+    if auto.db.state(&state::sent_key(&m.key)).ok().flatten().is_some() {
+        let _ = auto.db.put_state(vec![(state::outbox_key(m.id), None)]);
         return;
     }
     let p = profile(auto, m.root);
@@ -240,7 +240,7 @@ fn one(auto: &Arc<Automation>, mut m: Message, http: &reqwest::blocking::Client)
     }
     entries.push((state::why_key(m.root, m.id), json(&why)));
     entries.push(("auto.counters".into(), json(&*lock(&auto.counters))));
-    if let Err(e) = auto.store.put_state(entries) {
+    if let Err(e) = auto.db.put_state(entries) {
         tracing::error!(error = %e, message = m.id, "a message outcome could not be saved");
     }
     if why.state == "sent" {

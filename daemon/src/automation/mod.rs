@@ -11,14 +11,16 @@
 //! decision kept for "why".
 
 mod clock;
+mod db;
 mod deliver;
+mod erase;
 mod runner;
 mod sinks;
 mod state;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use cxp_query::api::{ChannelDoc, JourneyDoc, JourneyStepDoc, WhyRecord};
@@ -52,6 +54,7 @@ struct Queue {
 /// Automation of a daemon.
 pub struct Automation {
     store: Arc<Store>,
+    db: db::StateDb,
     defs: Arc<Definitions>,
     clock: Clock,
     engine: Mutex<Engine>,
@@ -65,8 +68,22 @@ pub struct Automation {
     dead: Mutex<VecDeque<WhyRecord>>,
     options: AutomationOptions,
     stop: AtomicBool,
-    /// Event-to-enqueue latency of the last events, for status (ns, p99 of the last window).
-    pub enqueue_p99_ns: AtomicU64,
+    // Time from a committed event reaching the engine to its messages being durable in the
+    // outbox, for events that queued one, ns.
+    latency: Mutex<Option<hdrhistogram::Histogram<u64>>>,
+}
+
+/// Percentiles of the event-to-outbox latency, ns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Latency {
+    /// Events that queued a message.
+    pub count: u64,
+    /// Median.
+    pub p50: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Slowest.
+    pub max: u64,
 }
 
 impl std::fmt::Debug for Automation {
@@ -92,8 +109,10 @@ impl Automation {
         options: AutomationOptions,
     ) -> Result<Arc<Automation>, cxp_store::StoreError> {
         let engine = Engine::new(defs.journeys.clone(), options.max_event_age);
+        let db = db::StateDb::open(&options.data, &store)?;
         let auto = Arc::new(Automation {
             store,
+            db,
             defs: Arc::new(defs),
             clock,
             engine: Mutex::new(engine),
@@ -112,11 +131,12 @@ impl Automation {
             dead: Mutex::default(),
             options,
             stop: AtomicBool::new(false),
-            enqueue_p99_ns: AtomicU64::new(0),
+            latency: Mutex::new(hdrhistogram::Histogram::new(3).ok()),
         });
         let tap = auto.store.tap(4096, cxp_store::TapMode::Lossy(4_000_000));
         let watermark = auto.store.committed_seq();
         auto.restore(watermark)?;
+        auto.listen_for_erasures()?;
         let this = auto.clone();
         std::thread::Builder::new()
             .name("cxp-automation".into())
@@ -134,12 +154,15 @@ impl Automation {
 
     // The saved state, or a fresh start from `watermark` (history is not replayed).
     fn restore(&self, watermark: u64) -> Result<(), cxp_store::StoreError> {
-        let loaded = state::load(&self.store)?;
+        let loaded = state::load(&self.db)?;
         let mut engine = lock(&self.engine);
         let mut meta = lock(&self.meta);
         match loaded {
             Some(l) => {
                 engine.restore(l.restored);
+                for name in &l.meta.paused {
+                    engine.set_paused(name, true);
+                }
                 *meta = l.meta;
                 *lock(&self.sends) = l.sends;
                 let mut counters = lock(&self.counters);
@@ -174,7 +197,7 @@ impl Automation {
             Some(serde_json::to_vec(&*meta).map_err(|e| cxp_store::StoreError::Format(e.to_string()))?),
         ));
         drop((engine, meta));
-        self.store.put_state(entries)
+        self.db.put_state(entries)
     }
 
     fn enqueue(&self, m: Message) {
@@ -231,6 +254,22 @@ impl Automation {
         engine.journeys().map(|j| journey_doc(&engine, j)).collect()
     }
 
+    /// Pauses (`true`) or resumes a journey or trigger by name; `Ok(false)` when there is
+    /// none by that name. Paused, nobody enters it and its customers stay where they are.
+    pub fn set_paused(&self, name: &str, paused: bool) -> Result<bool, cxp_store::StoreError> {
+        let mut engine = lock(&self.engine);
+        if !engine.journeys().any(|j| j.name == name) {
+            return Ok(false);
+        }
+        engine.set_paused(name, paused);
+        let mut meta = lock(&self.meta);
+        meta.paused = engine.paused().clone();
+        let bytes = serde_json::to_vec(&*meta).map_err(|e| cxp_store::StoreError::Format(e.to_string()))?;
+        drop((engine, meta));
+        self.db.put_state(vec![("auto.meta".into(), Some(bytes))])?;
+        Ok(true)
+    }
+
     /// Per-channel counters with what waits in each queue.
     pub fn channels(&self) -> Vec<ChannelDoc> {
         let mut out: Vec<ChannelDoc> = lock(&self.counters).values().cloned().collect();
@@ -249,7 +288,7 @@ impl Automation {
 
     /// Every message decision about person `root`, newest first.
     pub fn why(&self, root: Ck) -> cxp_store::Result<Vec<WhyRecord>> {
-        state::whys(&self.store, root)
+        state::whys(&self.db, root)
     }
 
     /// Where a person is in journeys now.
@@ -260,6 +299,23 @@ impl Automation {
     /// Pending timers and instances.
     pub fn pending(&self) -> usize {
         lock(&self.engine).instances()
+    }
+
+    fn record_latency(&self, ns: u64) {
+        if let Some(h) = lock(&self.latency).as_mut() {
+            let _ = h.record(ns);
+        }
+    }
+
+    /// The event-to-outbox latency since the last reset (and resets it when asked).
+    pub fn enqueue_latency(&self, reset: bool) -> Latency {
+        let mut g = lock(&self.latency);
+        let Some(h) = g.as_mut() else { return Latency::default() };
+        let l = Latency { count: h.len(), p50: h.value_at_quantile(0.5), p99: h.value_at_quantile(0.99), max: h.max() };
+        if reset {
+            h.reset();
+        }
+        l
     }
 
     fn remember(&self, w: WhyRecord) {
@@ -355,6 +411,7 @@ fn journey_doc(engine: &Engine, j: &cxp_query::automation::Journey) -> JourneyDo
             .as_ref()
             .map(|_| if stats.entered == 0 { 0.0 } else { stats.converted as f64 / stats.entered as f64 }),
         older: BTreeMap::new(),
+        paused: engine.paused().contains(&j.name),
         experiment,
         stats,
     }

@@ -35,8 +35,6 @@ pub(super) fn run(auto: &Arc<Automation>, tap: Tap) {
     let mut dropped = tap.dropped();
     let mut last_saved = Instant::now();
     let mut last_segments = Instant::now();
-    let mut latency = hdrhistogram::Histogram::<u64>::new(3).ok();
-    let mut last_latency = Instant::now();
     while !auto.stopping() {
         let now = auto.clock.now();
         let due = lock(&auto.engine).next_due();
@@ -49,7 +47,6 @@ pub(super) fn run(auto: &Arc<Automation>, tap: Tap) {
             None => Duration::from_millis(200),
         };
         if let Some(group) = tap.recv_timeout(wait.max(Duration::from_millis(1))) {
-            let arrived = Instant::now();
             if tap.dropped() != dropped {
                 dropped = tap.dropped();
                 tracing::warn!("automation fell behind ingest; reading the missed events back from the store");
@@ -75,6 +72,7 @@ pub(super) fn run(auto: &Arc<Automation>, tap: Tap) {
                 .collect();
             let next = group.next_seq.max(cursor);
             let save_cursor = last_saved.elapsed() > Duration::from_secs(1);
+            let queued = lock(&auto.engine).next_message_id();
             if step(auto, next, save_cursor, |engine, host, now| {
                 for ev in &owned {
                     feed(engine, host, ev, now);
@@ -83,10 +81,8 @@ pub(super) fn run(auto: &Arc<Automation>, tap: Tap) {
             {
                 last_saved = Instant::now();
             }
-            if !owned.is_empty()
-                && let Some(h) = latency.as_mut()
-            {
-                let _ = h.record(arrived.elapsed().as_nanos() as u64);
+            if lock(&auto.engine).next_message_id() > queued {
+                auto.record_latency(group.committed_at.elapsed().as_nanos() as u64);
             }
         }
         if lock(&auto.engine).next_due().is_some_and(|t| t <= auto.clock.now()) {
@@ -96,13 +92,6 @@ pub(super) fn run(auto: &Arc<Automation>, tap: Tap) {
         if last_segments.elapsed() > Duration::from_millis(500) {
             last_segments = Instant::now();
             segments(auto);
-        }
-        if last_latency.elapsed() > Duration::from_secs(10)
-            && let Some(h) = latency.as_mut()
-        {
-            auto.enqueue_p99_ns.store(h.value_at_quantile(0.99), std::sync::atomic::Ordering::Relaxed);
-            h.reset();
-            last_latency = Instant::now();
         }
     }
 }
@@ -223,7 +212,7 @@ pub(super) fn step(
     let entries = state::entries(&engine, &changes, &meta);
     drop(engine);
     drop(meta);
-    match entries.and_then(|e| auto.store.put_state(e)) {
+    match entries.and_then(|e| auto.db.put_state(e)) {
         Ok(()) => {}
         Err(e) => {
             // The state is in RAM and will be saved with the next step; nothing was sent.
@@ -262,11 +251,12 @@ fn write_effects(auto: &Arc<Automation>, effects: &[Effect]) {
             Effect::SetTrait { root, name, value } => {
                 (*root, Some(("identify", vec![(name.as_str(), value.as_str())], Vec::new())))
             }
+            // A line needs a field; the exposure itself is in the tags.
             Effect::Exposure { root, experiment, variant } => (
                 *root,
                 Some((
                     "experiment_viewed",
-                    Vec::new(),
+                    vec![("origin", "journey")],
                     vec![("experiment", experiment.as_str()), ("variant", variant.as_str())],
                 )),
             ),
@@ -276,7 +266,11 @@ fn write_effects(auto: &Arc<Automation>, effects: &[Effect]) {
         let Some((kind, id)) = auto.store.customer_id(root) else { continue };
         let mut all_tags = vec![(kind.as_str(), id.as_str())];
         all_tags.extend(tags);
-        let _ = batch.push_event(event, now, all_tags, fields.into_iter().map(|(k, v)| (k, FieldValue::Str(v.into()))));
+        if let Err(e) =
+            batch.push_event(event, now, all_tags, fields.into_iter().map(|(k, v)| (k, FieldValue::Str(v.into()))))
+        {
+            tracing::error!(error = %e, event, "automation could not log a trait or an exposure");
+        }
     }
     if batch.is_empty() {
         return;

@@ -1,4 +1,4 @@
-//! Automation state in the store's app-state table: every key under `auto.`, written in one
+//! Automation state in its own file (`db.rs`): every key under `auto.`, written in one
 //! transaction with what changed it, so that a restart neither loses nor repeats an action.
 //!
 //! | key | value |
@@ -19,7 +19,9 @@ use std::collections::BTreeMap;
 use cxp_query::api::{ChannelDoc, WhyRecord};
 use cxp_query::automation::engine::{JourneyStats, Restored};
 use cxp_query::automation::{Changes, Engine, Instance, Journey, Message};
-use cxp_store::{Ck, Store, StoreError};
+use cxp_store::{Ck, StoreError};
+
+use super::db::StateDb;
 use serde::{Deserialize, Serialize};
 
 /// Cursors and ids.
@@ -35,6 +37,12 @@ pub struct Meta {
     pub schedules: BTreeMap<String, i64>,
     /// Journeys whose list entry has been entered.
     pub lists_done: Vec<String>,
+    /// The last store erasure whose people automation has forgotten.
+    #[serde(default)]
+    pub erasures_seen: u64,
+    /// Journeys an operator paused.
+    #[serde(default)]
+    pub paused: std::collections::BTreeSet<String>,
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -113,40 +121,40 @@ pub struct Loaded {
 }
 
 /// Reads the saved state.
-pub fn load(store: &Store) -> Result<Option<Loaded>, StoreError> {
-    let Some(meta) = store.state("auto.meta")? else { return Ok(None) };
+pub fn load(db: &StateDb) -> Result<Option<Loaded>, StoreError> {
+    let Some(meta) = db.state("auto.meta")? else { return Ok(None) };
     let meta: Meta = serde_json::from_slice(&meta).map_err(err)?;
     let mut restored =
         Restored { next_message: meta.next_message, schedules: meta.schedules.clone(), ..Restored::default() };
-    for (_, v) in store.states("auto.i/")? {
+    for (_, v) in db.states("auto.i/")? {
         let i: Instance = postcard::from_bytes(&v).map_err(err)?;
         restored.instances.push(i);
     }
-    for (_, v) in store.states("auto.v/")? {
+    for (_, v) in db.states("auto.v/")? {
         let j: Journey = serde_json::from_slice(&v).map_err(err)?;
         restored.old_versions.push(j);
     }
-    for (k, v) in store.states("auto.stats/")? {
+    for (k, v) in db.states("auto.stats/")? {
         let rest = &k["auto.stats/".len()..];
         let Some((name, version)) = rest.rsplit_once('/') else { continue };
         let version = u32::from_str_radix(version, 16).map_err(err)?;
         let s: JourneyStats = serde_json::from_slice(&v).map_err(err)?;
         restored.stats.insert((name.to_owned(), version), s);
     }
-    for (k, v) in store.states("auto.once/")? {
+    for (k, v) in db.states("auto.once/")? {
         let bits = roaring::RoaringBitmap::deserialize_from(&v[..]).map_err(err)?;
         restored.once.insert(k["auto.once/".len()..].to_owned(), bits);
     }
     let mut outbox = Vec::new();
-    for (_, v) in store.states("auto.o/")? {
+    for (_, v) in db.states("auto.o/")? {
         outbox.push(postcard::from_bytes::<Message>(&v).map_err(err)?);
     }
     let mut sends = hashbrown::HashMap::new();
-    for (k, v) in store.states("auto.sent/")? {
+    for (k, v) in db.states("auto.sent/")? {
         let root = Ck::from_str_radix(&k["auto.sent/".len()..], 16).map_err(err)?;
         sends.insert(root, serde_json::from_slice(&v).map_err(err)?);
     }
-    let counters = match store.state("auto.counters")? {
+    let counters = match db.state("auto.counters")? {
         Some(v) => serde_json::from_slice(&v).map_err(err)?,
         None => BTreeMap::new(),
     };
@@ -154,8 +162,8 @@ pub fn load(store: &Store) -> Result<Option<Loaded>, StoreError> {
 }
 
 /// The why records of a customer, newest first.
-pub fn whys(store: &Store, root: Ck) -> Result<Vec<WhyRecord>, StoreError> {
-    let mut out: Vec<WhyRecord> = store
+pub fn whys(db: &StateDb, root: Ck) -> Result<Vec<WhyRecord>, StoreError> {
+    let mut out: Vec<WhyRecord> = db
         .states(&format!("auto.w/{root:08x}/"))?
         .into_iter()
         .map(|(_, v)| serde_json::from_slice(&v).map_err(err))

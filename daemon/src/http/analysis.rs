@@ -36,6 +36,10 @@ pub(crate) async fn off_runtime<T: Send + 'static>(
 /// A query error as a reply: what the caller wrote is a 400 that points at the column.
 pub(crate) fn query_error(e: QueryError) -> Response {
     match e {
+        // The data does not allow it (too few customers to cluster): not a server fault.
+        QueryError::Store(e @ cxp_store::StoreError::Invalid(_)) => {
+            error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+        }
         QueryError::Store(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         e => error(StatusCode::BAD_REQUEST, e.to_string()),
     }

@@ -44,6 +44,40 @@ pub async fn journey(State(state): State<AppState>, headers: HeaderMap, Path(nam
     }
 }
 
+/// `POST /api/v1/journeys/{name}/pause` (admins and marketers; audited).
+pub async fn pause(State(state): State<AppState>, headers: HeaderMap, Path(name): Path<String>) -> Response {
+    set_paused(state, headers, name, true).await
+}
+
+/// `POST /api/v1/journeys/{name}/resume` (admins and marketers; audited).
+pub async fn resume(State(state): State<AppState>, headers: HeaderMap, Path(name): Path<String>) -> Response {
+    set_paused(state, headers, name, false).await
+}
+
+async fn set_paused(state: AppState, headers: HeaderMap, name: String, paused: bool) -> Response {
+    let who = match require(&state, &headers, can_act) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let action = if paused { "pause journey" } else { "resume journey" };
+    if state.audit.record(&who, action, &name).await.is_err() {
+        return audit_down();
+    }
+    let auto = state.automation.clone();
+    let key = name.clone();
+    match tokio::task::spawn_blocking(move || auto.set_paused(&key, paused)).await {
+        Ok(Ok(true)) => match state.automation.journeys().into_iter().find(|j| j.name == name) {
+            Some(j) => json(&j),
+            None => error(StatusCode::NOT_FOUND, format!("no journey or trigger {name:?}")),
+        },
+        Ok(Ok(false)) => {
+            error(StatusCode::NOT_FOUND, format!("no journey or trigger {name:?} (triggers are named trigger:NAME)"))
+        }
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("saving the pause: {e}")),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
 /// `GET /api/v1/messages`.
 pub async fn messages(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let who = match require(&state, &headers, Role::can_read) {

@@ -112,6 +112,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/recommendations", get(recommend::recommendations))
         .route("/api/v1/journeys", get(automation::journeys))
         .route("/api/v1/journeys/{name}", get(automation::journey))
+        .route("/api/v1/journeys/{name}/pause", post(automation::pause))
+        .route("/api/v1/journeys/{name}/resume", post(automation::resume))
         .route("/api/v1/messages", get(automation::messages))
         .route("/api/v1/messages/why", get(automation::why))
         .route("/api/v1/automation/clock", post(automation::clock))

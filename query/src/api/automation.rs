@@ -54,6 +54,9 @@ pub struct JourneyDoc {
     pub older: BTreeMap<u32, u64>,
     /// The experiment its split is, if any.
     pub experiment: Option<String>,
+    /// Paused by an operator: nobody enters, customers inside wait.
+    #[serde(default)]
+    pub paused: bool,
 }
 
 /// Counters of one channel.

@@ -793,6 +793,48 @@ pub fn parse(text: &str) -> Result<Definitions, DefError> {
 /// and the churn-risk win-back with an experiment on its wording.
 pub const DEFAULT: &str = include_str!("default.toml");
 
+/// The A/B experiments that journeys' named splits are: the arms as variants (the first is the
+/// control), exposures as the engine logs them (`experiment_viewed` with `experiment` and
+/// `variant` tags), and the journey's goal as the primary metric (an order within 7 days
+/// when the journey has none). Results then come from the A/B engine like any experiment's.
+pub fn split_experiments(defs: &Definitions) -> Vec<crate::experiment::Experiment> {
+    use crate::experiment::config::{Exposure, Metric, MetricKind, Variant};
+    let mut out: Vec<crate::experiment::Experiment> = Vec::new();
+    for j in &defs.journeys {
+        for s in &j.steps {
+            let Step::Split { arms, experiment: Some(name) } = s else { continue };
+            if out.iter().any(|e| &e.name == name) {
+                continue;
+            }
+            let (event, window) =
+                j.goal.as_ref().map_or(("order".to_owned(), 7 * 24 * 60 * MINUTE), |g| (g.event.clone(), g.within));
+            out.push(crate::experiment::Experiment {
+                name: name.clone(),
+                description: format!("the split of journey {}", j.name),
+                salt: name.clone(),
+                variants: arms.iter().map(|(n, w, _)| Variant { name: n.clone(), weight: *w }).collect(),
+                coverage: 1.0,
+                eligible: None,
+                exposure: Exposure::default(),
+                primary: Metric {
+                    name: format!("{event} within {}", crate::segment::duration(window)),
+                    kind: MetricKind::Conversion,
+                    event,
+                    field: None,
+                    window_ns: window,
+                },
+                guardrails: Vec::new(),
+                alpha: 0.05,
+                plan: None,
+                start: None,
+                end: None,
+                factors: Vec::new(),
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -859,39 +901,4 @@ mod tests {
         assert_eq!(a.journeys[0].version, b.journeys[0].version);
         assert_ne!(a.journeys[0].version, c.journeys[0].version);
     }
-}
-
-/// The A/B experiments that journeys' named splits are: the arms as variants (the first is the
-/// control), exposures as the engine logs them (`experiment_viewed` with `experiment` and
-/// `variant` tags), and the journey's goal as the primary metric (an order within 7 days
-/// when the journey has none). Results then come from the A/B engine like any experiment's.
-pub fn split_experiments(defs: &Definitions) -> Vec<crate::experiment::Experiment> {
-    use crate::experiment::config::{Exposure, Metric, MetricKind, Variant};
-    let mut out: Vec<crate::experiment::Experiment> = Vec::new();
-    for j in &defs.journeys {
-        for s in &j.steps {
-            let Step::Split { arms, experiment: Some(name) } = s else { continue };
-            if out.iter().any(|e| &e.name == name) {
-                continue;
-            }
-            let (event, window) = j.goal.as_ref().map_or(("order".to_owned(), 7 * 24 * 60 * MINUTE), |g| (g.event.clone(), g.within));
-            out.push(crate::experiment::Experiment {
-                name: name.clone(),
-                description: format!("the split of journey {}", j.name),
-                salt: name.clone(),
-                variants: arms.iter().map(|(n, w, _)| Variant { name: n.clone(), weight: *w }).collect(),
-                coverage: 1.0,
-                eligible: None,
-                exposure: Exposure::default(),
-                primary: Metric { name: format!("{event} within {}", crate::segment::duration(window)), kind: MetricKind::Conversion, event, field: None, window_ns: window },
-                guardrails: Vec::new(),
-                alpha: 0.05,
-                plan: None,
-                start: None,
-                end: None,
-                factors: Vec::new(),
-            });
-        }
-    }
-    out
 }

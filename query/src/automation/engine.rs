@@ -134,6 +134,11 @@ pub struct Engine {
     changes: Changes,
     /// Events older than this (against the clock) do not start anything, ns.
     max_event_age: i64,
+    /// Journeys an operator paused: nobody enters, and their customers stay where they are
+    /// (timers held in `held`, events ignored) until resumed.
+    paused: BTreeSet<String>,
+    /// Timers of instances of paused journeys.
+    held: BTreeSet<(i64, u64)>,
 }
 
 const MAX_VARS: usize = 8;
@@ -176,8 +181,35 @@ impl Engine {
     fn index(&mut self, i: &Instance) {
         self.by_root.entry(i.root).or_default().push(i.id);
         if let Some(t) = i.wait.due() {
-            self.timers.insert((t, i.id));
+            if self.paused.contains(&i.journey) {
+                self.held.insert((t, i.id));
+            } else {
+                self.timers.insert((t, i.id));
+            }
         }
+    }
+
+    /// Pauses (`true`) or resumes journey `name`. Paused, nobody enters it and its customers
+    /// stay where they are: their waits are held and events do not move them. Resumed, waits
+    /// that ended meanwhile fire at once. Whether anything changed.
+    pub fn set_paused(&mut self, name: &str, paused: bool) -> bool {
+        let changed = if paused { self.paused.insert(name.to_owned()) } else { self.paused.remove(name) };
+        if !changed {
+            return false;
+        }
+        let (from, to) = if paused { (&mut self.timers, &mut self.held) } else { (&mut self.held, &mut self.timers) };
+        let moving: Vec<(i64, u64)> =
+            from.iter().filter(|(_, id)| self.instances.get(id).is_some_and(|i| i.journey == name)).copied().collect();
+        for t in moving {
+            from.remove(&t);
+            to.insert(t);
+        }
+        true
+    }
+
+    /// The paused journeys.
+    pub fn paused(&self) -> &BTreeSet<String> {
+        &self.paused
     }
 
     fn unindex(&mut self, i: &Instance) {
@@ -189,6 +221,7 @@ impl Engine {
         }
         if let Some(t) = i.wait.due() {
             self.timers.remove(&(t, i.id));
+            self.held.remove(&(t, i.id));
         }
     }
 
@@ -272,6 +305,9 @@ impl Engine {
         // Exits, then waits for this event, then goals.
         for id in ids {
             let Some(inst) = self.instances.get(&id).cloned() else { continue };
+            if self.paused.contains(&inst.journey) {
+                continue;
+            }
             let Some(j) = self.journey(&inst.journey, inst.version).cloned() else { continue };
             let done = inst.step as usize >= j.steps.len();
             if !done && j.exits.iter().any(|x| x == ev.name) {
@@ -389,6 +425,9 @@ impl Engine {
     }
 
     fn enter(&mut self, host: &mut dyn Host, j: &Arc<Journey>, root: Ck, now: i64, vars: Vec<(String, String)>) {
+        if self.paused.contains(&j.name) {
+            return;
+        }
         let inside = self.by_root.get(&root).is_some_and(|ids| {
             ids.iter().any(|id| {
                 self.instances.get(id).is_some_and(|i| i.journey == j.name && (i.step as usize) < self.steps_of(i))
@@ -429,6 +468,22 @@ impl Engine {
             st.entered += 1;
         }
         self.run(host, id, now);
+    }
+
+    /// Drops every instance of the erased people `roots`, counting unfinished ones as exited.
+    /// One-time entries stay: a key is a number that names no one once erased.
+    pub fn forget(&mut self, roots: &[Ck]) {
+        for root in roots {
+            for id in self.by_root.get(root).cloned().unwrap_or_default() {
+                let Some(inst) = self.instances.get(&id) else { continue };
+                let (name, version, unfinished) =
+                    (inst.journey.clone(), inst.version, (inst.step as usize) < self.steps_of(inst));
+                if unfinished {
+                    self.stat(&name, version).exited += 1;
+                }
+                self.remove(id);
+            }
+        }
     }
 
     fn steps_of(&self, i: &Instance) -> usize {

@@ -1,4 +1,4 @@
-//! The parsed form of a segment expression. `query/SEGMENTS.md` describes the language.
+//! The parsed form of a segment expression. `docs/segments.md` describes the language.
 
 pub use cxp_store::profile::Agg;
 

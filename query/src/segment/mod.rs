@@ -2,7 +2,7 @@
 //!
 //! `parse` turns an expression such as `sum(order.amount, 30d) > 5000 and did(any, 30d)` into
 //! an [`Expr`]; errors name the column and what was expected there. The grammar and the
-//! meaning of every construct are in `query/SEGMENTS.md`.
+//! meaning of every construct are in `docs/segments.md`.
 
 mod ast;
 pub mod defs;

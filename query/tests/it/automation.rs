@@ -255,3 +255,33 @@ fn customers_finish_on_the_version_they_started() {
         vec![(1, cart(&v1).version)]
     );
 }
+
+#[test]
+fn a_paused_journey_admits_nobody_and_holds_its_customers_until_resumed() {
+    let defs = parse(RULES).expect("valid");
+    let mut host = FakeHost::default();
+    let mut e = Engine::new(defs.journeys.clone(), H);
+    let fields = [("sku", "A-1".to_owned())];
+    e.on_event(&mut host, &ev(1, "add_to_cart", T0, &fields), T0);
+    assert_eq!(e.instances(), 1);
+    assert!(e.set_paused("cart", true));
+    assert!(!e.set_paused("cart", true), "already paused");
+    // Nobody enters; the waiting customer's timeout passes without a reminder; an order does
+    // not move them either (nothing happens in a paused journey).
+    e.on_event(&mut host, &ev(2, "add_to_cart", T0 + H, &fields), T0 + H);
+    assert_eq!(e.instances(), 1, "customer 2 did not enter");
+    assert_eq!(e.next_due(), None, "the held wait is not due while paused");
+    e.on_time(&mut host, T0 + 10 * H);
+    assert!(e.take_changes().messages.is_empty(), "no reminder while paused");
+    // The other journey runs as usual.
+    e.on_event(&mut host, &ev(3, "signup", T0 + 10 * H, &[]), T0 + 10 * H);
+    assert_eq!(e.instances(), 2);
+    // Resumed: the wait that ended meanwhile fires at once.
+    assert!(e.set_paused("cart", false));
+    assert_eq!(e.next_due(), Some(T0 + 4 * H));
+    e.on_time(&mut host, T0 + 10 * H);
+    let c = e.take_changes();
+    assert_eq!(c.messages.len(), 1, "{:?}", c.messages);
+    assert_eq!((c.messages[0].root, c.messages[0].template.as_str()), (1, "e"));
+    assert!(e.paused().is_empty());
+}

@@ -31,7 +31,7 @@ impl Store {
     /// The key of identifier `id` of any type, strongest type first (`customer` ids, cards,
     /// emails, phones, devices). With a data dictionary, `id` is also tried as the dictionary
     /// normalises it, so ` ZW@Example.com` finds `zw@example.com` and `13800000000` finds
-    /// `+8613800000000`.
+    /// `+8613800000000`. `#KEY` names a customer by key.
     pub fn customer_key(&self, id: &str) -> Result<Option<Ck>> {
         let found = self.find_key(id)?;
         // A person being erased is gone from the first step's commit on, before the in-memory
@@ -43,6 +43,13 @@ impl Store {
     fn find_key(&self, id: &str) -> Result<Option<Ck>> {
         let identity = read(&self.shared.identity);
         if let Some(ck) = identity.find_any(self.shared.plan.lookup.iter().copied(), id) {
+            return Ok(Some(ck));
+        }
+        // `#KEY`: the customer key itself, as search hits and segment members give it (what
+        // a role that sees identifiers masked can still open).
+        if let Some(ck) = id.strip_prefix('#').and_then(|k| k.parse::<Ck>().ok())
+            && identity.index.get(ck).is_some()
+        {
             return Ok(Some(ck));
         }
         let Some(dict) = &self.dictionary else { return Ok(None) };

@@ -25,6 +25,11 @@ fn anonymous_browsing_then_sign_in_is_one_customer_across_reopen() {
     let link = &view.links[0];
     assert_eq!((link.measurement.as_str(), link.ts, link.source.as_str()), ("identify", 3, "test"));
     assert_eq!(store.root(store.customer_key("c-1042").expect("ok").expect("c")), view.root);
+    // `#KEY` names a key (what a masked search hit gives), and only a key that exists.
+    let by_key = store.customer_key(&format!("#{}", view.root)).expect("ok");
+    assert_eq!(by_key, Some(view.root));
+    assert_eq!(store.customer_key("#99999").expect("ok"), None);
+    assert_eq!(store.customer_key("#x").expect("ok"), None);
     // Events keep the key they were written with: merging rewrote nothing.
     let events = store.events(&cxp_store::EventFilter::default()).expect("events");
     let keys: Vec<u32> = events.iter().map(|e| e.ck).collect();
