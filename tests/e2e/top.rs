@@ -129,3 +129,45 @@ fn the_console_in_a_real_terminal_against_a_real_daemon() {
 fn shell_quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
 }
+
+#[test]
+fn the_360_view_lists_live_segments_and_explains_identity_links_masked_by_role() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let d = Daemon::start(&data, &[]);
+    let admin = format!("Bearer {}", d.admin());
+    write(
+        &d,
+        &admin,
+        "identify,anon=d-9,customer=c-9 phone=\"13800000009\" 1767225600000000000\n\
+         order,customer=c-9 amount=900.0 1767225700000000000\n",
+    );
+    let body = br#"{"name":"buyers","expr":"did(order)"}"#;
+    assert_eq!(d.request("POST", "/api/v1/segments", &[("Authorization", &admin)], body).status, 201);
+    let started = Instant::now();
+    let view = loop {
+        let v = d.request("GET", "/api/v1/customers/c-9", &[("Authorization", &admin)], b"").json();
+        if v["segments"].as_array().is_some_and(|s| !s.is_empty()) || started.elapsed() > Duration::from_secs(20) {
+            break v;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(view["segments"], serde_json::json!(["buyers"]), "{view}");
+    let idn = d.request("GET", "/api/v1/customers/d-9/identity", &[("Authorization", &admin)], b"").json();
+    let links = idn["links"].as_array().expect("links");
+    let joins = |x: &str, y: &str| {
+        links.iter().any(|l| {
+            let (a, b) = (l["a"]["id"].as_str(), l["b"]["id"].as_str());
+            l["event"] == "identify" && ((a == Some(x) && b == Some(y)) || (a == Some(y) && b == Some(x)))
+        })
+    };
+    assert!(joins("c-9", "d-9") && joins("c-9", "+8613800000009"), "the identify event joined all three: {idn}");
+    let analyst = crate::util::ok(&["token", "create", "--data", crate::util::path(&data), "--role", "analyst"])
+        .trim()
+        .to_owned();
+    let masked =
+        d.request("GET", "/api/v1/customers/c-9/identity", &[("Authorization", &format!("Bearer {analyst}"))], b"");
+    assert_eq!(masked.status, 200);
+    assert!(!masked.text().contains("13800000009") && !masked.text().contains("\"c-9\""), "{}", masked.text());
+    d.stop();
+}

@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use cxp_query::api::analytics::{ClusterReport, KpiReport, RfmReport};
 use cxp_query::api::{
-    CustomerDoc, ExperimentDoc, ExperimentResults, JourneyDoc, MessagesDoc, ModelDoc, QualityDoc, QuarantineDoc,
-    QueryDoc, SearchDoc, SegmentDoc, Status, WhyRecord,
+    CustomerDoc, ExperimentDoc, ExperimentResults, IdentityDoc, JourneyDoc, MessagesDoc, ModelDoc, QualityDoc,
+    QuarantineDoc, QueryDoc, SearchDoc, SegmentDoc, Status, WhyRecord,
 };
 
 /// Samples of ingest kept for charts: one per refresh, an hour at 1 s.
@@ -70,6 +70,8 @@ pub struct Snapshot {
     pub customer: Option<Result<CustomerDoc, String>>,
     /// Messages to the customer opened, newest first.
     pub customer_messages: Vec<WhyRecord>,
+    /// The opened customer's identity links.
+    pub identity: Option<IdentityDoc>,
     /// Routes that failed while the daemon answered (a role without access, a bad request):
     /// route -> the error, shown in the panel that needed it.
     pub errors: BTreeMap<String, String>,

@@ -220,6 +220,8 @@ impl Fetcher {
                     struct Why {
                         messages: Vec<WhyRecord>,
                     }
+                    let path = format!("/api/v1/customers/{}/identity", encode(id));
+                    self.snap.identity = self.get("identity", &path)?;
                     let path = format!("/api/v1/messages/why?customer={}", encode(id));
                     self.snap.customer_messages =
                         self.get::<Why>("why", &path)?.map(|w| w.messages).unwrap_or_default();

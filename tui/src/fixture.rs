@@ -167,7 +167,12 @@ pub fn snapshot() -> Snapshot {
             {"ts": NOW - 60 * S, "seq": 9, "event": "order", "tags": {"customer": "c-12", "channel": "web"}, "fields": {"amount": 299.0}},
             {"ts": NOW - 120 * S, "seq": 8, "event": "experiment_exposure", "tags": {"customer": "c-12", "experiment": "checkout", "variant": "green"}, "fields": {}}
         ],
-        "masked": false
+        "masked": false, "segments": ["vip_shanghai"]
     }))));
+    s.identity = Some(from(
+        json!({"root": 12, "identifiers": [{"type": "customer", "id": "c-12"}, {"type": "phone", "id": "+86138****0012"}],
+        "links": [{"a": {"type": "phone", "id": "+86138****0012"}, "b": {"type": "customer", "id": "c-12"}, "event": "identify", "ts": NOW - 90 * DAY, "source": "http"}],
+        "splits": 0, "refusals": 0}),
+    ));
     s
 }

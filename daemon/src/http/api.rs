@@ -391,6 +391,38 @@ pub async fn customer(
     if let Err(r) = audit_or_mask(&state, &who, "read customer", &target, &mut doc, |d| d.mask(&pii)).await {
         return r;
     }
+    doc.segments = state
+        .live
+        .specs()
+        .into_iter()
+        .filter(|s| state.live.is_member(&s.def.name, doc.root) == Some(true))
+        .map(|s| s.def.name)
+        .collect();
+    json(&doc)
+}
+
+/// `GET /api/v1/customers/{id}/identity`: the person's identifiers and the links that join
+/// them (identifiers masked for roles that may not see them; audited for those who may).
+pub async fn customer_identity(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let who = match require(&state, &headers, Role::can_read) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let store = state.ingest.store().clone();
+    let key = id.clone();
+    let view = match blocking(move || store.identity(&key)).await {
+        Ok(Some(v)) => v,
+        Ok(None) => return error(StatusCode::NOT_FOUND, format!("no customer with the identifier {id:?}")),
+        Err(r) => return r,
+    };
+    let doc = if who.role.sees_pii() {
+        if state.audit.record(&who, "read identity", &format!("customer #{}", view.root)).await.is_err() {
+            return audit_down();
+        }
+        cxp_query::api::IdentityDoc::new(&view, &|_, v| v.to_owned())
+    } else {
+        cxp_query::api::IdentityDoc::new(&view, &|k, v| cxp_query::api::mask_identifier(k, v))
+    };
     json(&doc)
 }
 

@@ -88,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/customers", get(api::search))
         .route("/api/v1/customers/{id}", get(api::customer).delete(privacy::erase))
         .route("/api/v1/customers/{id}/events", get(api::customer_events))
+        .route("/api/v1/customers/{id}/identity", get(api::customer_identity))
         .route("/api/v1/customers/{id}/export", get(privacy::export))
         .route("/api/v1/customers/{id}/consent", post(privacy::set_consent))
         .route("/api/v1/customers/{id}/opt-out", post(privacy::opt_out).delete(privacy::opt_in))

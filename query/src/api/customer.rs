@@ -89,6 +89,9 @@ pub struct CustomerDoc {
     /// Whether personal data was masked for the reader's role.
     #[serde(default)]
     pub masked: bool,
+    /// Live named segments the customer is in now.
+    #[serde(default)]
+    pub segments: Vec<String>,
 }
 
 impl CustomerDoc {
@@ -135,6 +138,7 @@ impl CustomerDoc {
             scores: BTreeMap::new(),
             recent_events: events.iter().map(EventDoc::from).collect(),
             masked: false,
+            segments: Vec::new(),
         }
     }
 
@@ -171,6 +175,71 @@ impl EventDoc {
             if pii(k) {
                 *v = super::mask::mask_value(k, v);
             }
+        }
+    }
+}
+
+/// `GET /api/v1/customers/{id}/identity`: why these identifiers are one person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentityDoc {
+    /// The customer key that stands for the person.
+    pub root: u32,
+    /// Every linked identifier.
+    pub identifiers: Vec<IdentifierDoc>,
+    /// The links that join them, oldest first.
+    pub links: Vec<LinkDoc>,
+    /// Links an operator split.
+    pub splits: u64,
+    /// Links the guardrails refused.
+    pub refusals: u64,
+}
+
+/// One identity link: two identifiers seen on the same event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkDoc {
+    /// One side.
+    pub a: IdentifierDoc,
+    /// The other.
+    pub b: IdentifierDoc,
+    /// The event that joined them.
+    pub event: String,
+    /// When, ns.
+    pub ts: i64,
+    /// Where the event came from.
+    pub source: String,
+}
+
+impl IdentityDoc {
+    /// From the store's view; identifiers masked with `mask` (identity for roles that see
+    /// personal data).
+    pub fn new(view: &cxp_store::IdentityView, mask: &dyn Fn(&str, &str) -> String) -> IdentityDoc {
+        let id = |ck: Ck| {
+            view.identifiers
+                .iter()
+                .find(|(k, _, _)| *k == ck)
+                .map(|(_, kind, value)| IdentifierDoc { kind: kind.clone(), id: mask(kind, value) })
+                .unwrap_or_else(|| IdentifierDoc { kind: "key".into(), id: format!("#{ck}") })
+        };
+        IdentityDoc {
+            root: view.root,
+            identifiers: view
+                .identifiers
+                .iter()
+                .map(|(_, kind, value)| IdentifierDoc { kind: kind.clone(), id: mask(kind, value) })
+                .collect(),
+            links: view
+                .links
+                .iter()
+                .map(|l| LinkDoc {
+                    a: id(l.a),
+                    b: id(l.b),
+                    event: l.measurement.clone(),
+                    ts: l.ts,
+                    source: l.source.clone(),
+                })
+                .collect(),
+            splits: view.splits.len() as u64,
+            refusals: view.refusals.len() as u64,
         }
     }
 }

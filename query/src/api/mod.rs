@@ -13,7 +13,8 @@ mod status;
 
 pub use automation::{ChannelDoc, JourneyDoc, JourneyStepDoc, MessagesDoc, PreviewDoc, WhyRecord};
 pub use customer::{
-    CustomerDoc, EventDoc, IdentifierDoc, SearchDoc, SearchHitDoc, TraitDoc, json_value, recent_events,
+    CustomerDoc, EventDoc, IdentifierDoc, IdentityDoc, LinkDoc, SearchDoc, SearchHitDoc, TraitDoc, json_value,
+    recent_events,
 };
 /// What an erasure removed (`DELETE /api/v1/customers/{id}`, `GET /api/v1/erasures`).
 pub use cxp_store::ErasureReceipt;

@@ -100,6 +100,23 @@ fn view(app: &App, f: &mut Frame<'_>, area: Rect) {
     for id in &c.identifiers {
         lines.push(kv(&id.kind, id.id.clone()));
     }
+    // Why they are one person: each link and the event that made it.
+    if let Some(idn) = app.data.identity.as_ref().filter(|i| i.root == c.root && !i.links.is_empty()) {
+        lines.push(head("Linked by"));
+        for l in &idn.links {
+            lines.push(Line::from(vec![
+                Span::raw(format!("{}={} + {}={} ", l.a.kind, l.a.id, l.b.kind, l.b.id)),
+                Span::styled(format!("({} {})", l.event, fmt::short_time(l.ts)), t.dim()),
+            ]));
+        }
+        if idn.splits + idn.refusals > 0 {
+            lines.push(Line::styled(format!("{} split, {} refused by guardrails", idn.splits, idn.refusals), t.dim()));
+        }
+    }
+    if !c.segments.is_empty() {
+        lines.push(head("Segments"));
+        lines.push(Line::raw(c.segments.join(", ")));
+    }
     if !c.scores.is_empty() {
         lines.push(head("Scores"));
         for (k, v) in &c.scores {
