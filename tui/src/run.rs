@@ -1,7 +1,8 @@
 //! The console's loop: keys, updates from the fetch thread, and a redraw only when something
 //! changed (at most 15 frames/s; a 1 Hz tick keeps ages current). The terminal is restored on
 //! quit, on panic (which then ends the process, so a panicking thread cannot leave a garbled
-//! screen running), on SIGTERM and on SSH hang-up.
+//! screen running), on SIGTERM and on SSH hang-up (a watchdog ends the process if the terminal
+//! is gone and the loop cannot see the signal).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,6 +55,23 @@ pub fn run(options: TopOptions) -> std::io::Result<()> {
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, stop.clone())?;
     }
+    // crossterm's poll spins inside itself once the terminal is gone (an SSH hang-up): the
+    // loop below never gets to look at the flag. So a watchdog ends the process a moment
+    // after a signal if the loop has not ended by then.
+    let done = Arc::new(AtomicBool::new(false));
+    {
+        let (stop, done) = (stop.clone(), done.clone());
+        std::thread::Builder::new().name("cxp-top-watchdog".into()).spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            std::thread::sleep(Duration::from_secs(1));
+            if !done.load(Ordering::Relaxed) {
+                ratatui::restore();
+                std::process::exit(0);
+            }
+        })?;
+    }
     let mut terminal = ratatui::init();
     // ratatui's hook restores the terminal; then end the process, whatever thread panicked.
     let restore_hook = std::panic::take_hook();
@@ -99,6 +117,7 @@ pub fn run(options: TopOptions) -> std::io::Result<()> {
         }
         Ok(())
     })();
+    done.store(true, Ordering::Relaxed);
     ratatui::restore();
     let _ = req_tx.send(Request::Stop);
     drop(fetcher);
