@@ -249,6 +249,19 @@ impl LiveSegments {
         r.tracked.get(name).filter(|t| t.evaluated_at > 0).map(|t| t.members.clone())
     }
 
+    /// The live segments person `root` is in now, by name (one look at the registry).
+    pub fn segments_of(&self, root: u32) -> Vec<String> {
+        let r = self.registry();
+        let mut names: Vec<String> = r
+            .tracked
+            .iter()
+            .filter(|(_, t)| t.evaluated_at > 0 && t.members.contains(root))
+            .map(|(n, _)| n.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Whether person `root` is in segment `name` (None: no such segment, or not evaluated).
     pub fn is_member(&self, name: &str, root: u32) -> Option<bool> {
         let r = self.registry();

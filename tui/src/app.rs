@@ -145,10 +145,6 @@ impl App {
         }
     }
 
-    fn sel(&self) -> usize {
-        self.sel[self.tab.index()]
-    }
-
     fn move_sel(&mut self, by: isize) {
         let n = ui::rows(self, self.tab) as isize;
         let i = self.tab.index();
@@ -416,7 +412,6 @@ impl App {
                 }
             }
         }
-        let _ = self.sel();
         None
     }
 }

@@ -8,6 +8,11 @@ use cxp_query::api::{
     QuarantineDoc, QueryDoc, SearchDoc, SegmentDoc, Status, WhyRecord,
 };
 
+/// The wall clock, ns since the epoch.
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
+}
+
 /// Samples of ingest kept for charts: one per refresh, an hour at 1 s.
 pub const HISTORY: usize = 3600;
 

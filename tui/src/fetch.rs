@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use cxp_query::api::{ExperimentResults, QueryDoc, SearchDoc, Status, WhyRecord};
 
 use crate::client::{Client, FetchError, encode};
-use crate::data::{Conn, Point, Sample, Snapshot};
+use crate::data::{Conn, Point, Sample, Snapshot, now_ns};
 use crate::keymap::Tab;
 
 /// Which view of the segments screen.
@@ -92,10 +92,6 @@ pub fn backoff(attempt: u32, jitter: f64) -> Duration {
     let base = 0.5 * 2f64.powi(attempt.saturating_sub(1).min(16) as i32);
     let capped = base.min(30.0);
     Duration::from_secs_f64(capped * (0.8 + 0.4 * jitter.clamp(0.0, 1.0)))
-}
-
-fn now_ns() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
 }
 
 struct Fetcher {
@@ -325,6 +321,36 @@ impl Fetcher {
     }
 }
 
+// Takes one request from the screen; false when the thread should end.
+fn apply(f: &mut Fetcher, r: Request, tx: &Sender<Update>, every: &mut Duration, attempt: &mut u32) -> bool {
+    let said = match r {
+        Request::Want(w) => {
+            // A new screen or selection is read at once; nothing waits on a stale cache.
+            if w.tab != f.want.tab || w.search != f.want.search || w.customer != f.want.customer {
+                f.last.clear();
+            }
+            f.want = w;
+            return true;
+        }
+        Request::Now => {
+            f.last.clear();
+            *attempt = 0;
+            return true;
+        }
+        Request::Every(d) => {
+            *every = d;
+            return true;
+        }
+        Request::Stop => return false,
+        Request::Replay(ids) => {
+            f.last.remove("quarantine");
+            f.replay(&ids)
+        }
+        Request::Pause(name, paused) => f.pause(&name, paused),
+    };
+    tx.send(Update::Flash(said)).is_ok()
+}
+
 /// Runs the fetch thread until `Stop` or the screen goes away.
 pub fn run(client: Client, rx: Receiver<Request>, tx: Sender<Update>, mut every: Duration) {
     let mut f =
@@ -334,53 +360,18 @@ pub fn run(client: Client, rx: Receiver<Request>, tx: Sender<Update>, mut every:
     loop {
         let wait = next.saturating_duration_since(Instant::now());
         match rx.recv_timeout(wait) {
-            Ok(Request::Want(w)) => {
-                // A new screen or selection is read at once; nothing waits on a stale cache.
-                if w.tab != f.want.tab || w.search != f.want.search || w.customer != f.want.customer {
-                    f.last.clear();
-                }
-                f.want = w;
-            }
-            Ok(Request::Now) => {
-                f.last.clear();
-                attempt = 0;
-            }
-            Ok(Request::Every(d)) => every = d,
-            Ok(Request::Replay(ids)) => {
-                let said = f.replay(&ids);
-                if tx.send(Update::Flash(said)).is_err() {
-                    return;
-                }
-                f.last.remove("quarantine");
-            }
-            Ok(Request::Pause(name, paused)) => {
-                let said = f.pause(&name, paused);
-                if tx.send(Update::Flash(said)).is_err() {
+            Ok(r) => {
+                if !apply(&mut f, r, &tx, &mut every, &mut attempt) {
                     return;
                 }
             }
-            Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Disconnected) => return,
             Err(RecvTimeoutError::Timeout) => {}
         }
         // Requests that came together are answered by one refresh.
         while let Ok(r) = rx.try_recv() {
-            match r {
-                Request::Want(w) => f.want = w,
-                Request::Stop => return,
-                Request::Every(d) => every = d,
-                Request::Now => attempt = 0,
-                Request::Replay(ids) => {
-                    let said = f.replay(&ids);
-                    if tx.send(Update::Flash(said)).is_err() {
-                        return;
-                    }
-                }
-                Request::Pause(name, paused) => {
-                    let said = f.pause(&name, paused);
-                    if tx.send(Update::Flash(said)).is_err() {
-                        return;
-                    }
-                }
+            if !apply(&mut f, r, &tx, &mut every, &mut attempt) {
+                return;
             }
         }
         let conn = match f.round() {

@@ -13,6 +13,7 @@ use crossterm::event::{self, Event, KeyEventKind};
 
 use crate::app::App;
 use crate::client::Client;
+use crate::data::now_ns;
 use crate::fetch::{self, Request, Update};
 use crate::theme::Theme;
 
@@ -34,10 +35,6 @@ pub struct TopOptions {
 }
 
 const FRAME: Duration = Duration::from_millis(66);
-
-fn now_ns() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
-}
 
 /// Runs the console until `q`.
 pub fn run(options: TopOptions) -> std::io::Result<()> {

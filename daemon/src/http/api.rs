@@ -391,13 +391,7 @@ pub async fn customer(
     if let Err(r) = audit_or_mask(&state, &who, "read customer", &target, &mut doc, |d| d.mask(&pii)).await {
         return r;
     }
-    doc.segments = state
-        .live
-        .specs()
-        .into_iter()
-        .filter(|s| state.live.is_member(&s.def.name, doc.root) == Some(true))
-        .map(|s| s.def.name)
-        .collect();
+    doc.segments = state.live.segments_of(doc.root);
     json(&doc)
 }
 

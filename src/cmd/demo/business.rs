@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use cxp_gen::{GenConfig, Generator};
+use cxp_store::now_ns;
 
 const DAY: i64 = 86_400_000_000_000;
 
@@ -65,10 +66,6 @@ impl Writer {
         }
         Ok(())
     }
-}
-
-fn now_ns() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
 }
 
 // The timestamp of a line: its last space-separated token.

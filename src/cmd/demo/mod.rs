@@ -135,7 +135,7 @@ fn drive(
         seed: args.seed,
     };
     let writer = Writer::new(addr, token)?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
+    let now = cxp_store::now_ns();
     let started = Instant::now();
     let generator = business::history(shop, now);
     let bar = (!args.json).then(|| {

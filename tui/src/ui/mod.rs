@@ -229,7 +229,7 @@ pub fn panel<'a>(app: &App, title: &str) -> Block<'a> {
     if let Some(s) = stale(app) {
         spans.push(Span::styled(format!("{s} "), t.warn()));
     }
-    if let Some((_, _)) = app.paused {
+    if app.paused.is_some() {
         spans.push(Span::styled("PAUSED ", t.dim()));
     }
     Block::bordered().border_set(t.border()).title(Line::from(spans))
