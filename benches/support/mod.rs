@@ -39,3 +39,21 @@ pub fn rss_bytes() -> u64 {
         .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
 }
+
+/// The automation benches' rules: a welcome SMS at signup, and a come-back push to those who
+/// have not logged in 24 hours later (so every signup leaves a customer waiting a day).
+pub const AUTOMATION_RULES: &str = r#"
+[settings]
+quiet_hours = "none"
+[triggers.welcome]
+event = "signup"
+send = { channel = "sms", template = "t" }
+[triggers.comeback]
+event = "signup"
+unless = { event = "login", within = "24h" }
+send = { channel = "push", template = "p" }
+[templates.t]
+sms = "{{ salutation }} {{ link }} {{ opt_out }}"
+[templates.p]
+push = { title = "hi", body = "{{ link }}" }
+"#;

@@ -293,7 +293,7 @@ impl Automation {
 
     /// Where a person is in journeys now.
     pub fn instances_of(&self, root: Ck) -> Vec<cxp_query::automation::Instance> {
-        lock(&self.engine).instances_of(root).into_iter().cloned().collect()
+        lock(&self.engine).instances_of(root)
     }
 
     /// Pending timers and instances.

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::def::{Entry, EventMatch, Journey, Next, Reentry, Step};
 use super::instance::{Effect, Instance, Message, Wait};
+use super::slab::{Slab, Slot, SlotId, Vars, WaitKind};
 
 /// What the engine asks of its surroundings.
 pub trait Host {
@@ -117,13 +118,21 @@ impl Changes {
 /// The engine.
 #[derive(Debug, Default)]
 pub struct Engine {
-    /// Every version known: the current ones and those customers are still in.
-    versions: HashMap<(String, u32), Arc<Journey>>,
+    /// Every version known: the current ones and those customers are still in. A slot's `jv`
+    /// is an index here; versions are never dropped while the engine lives.
+    versions: Vec<Arc<Journey>>,
+    /// Journey name -> (version, index in `versions`).
+    version_ix: HashMap<String, Vec<(u32, u32)>>,
     /// The current version of each journey.
     current: BTreeMap<String, u32>,
-    instances: HashMap<u64, Instance>,
-    by_root: HashMap<Ck, Vec<u64>>,
-    timers: BTreeSet<(i64, u64)>,
+    slab: Slab,
+    /// Split arm names taken (a slot's `arm` is 1 + index here).
+    arms: Vec<String>,
+    arm_ix: HashMap<String, u16>,
+    timers: BTreeSet<(i64, SlotId)>,
+    /// Instances changed since the last [`Engine::take_changes`] (id -> slot); they are
+    /// written out as [`Instance`]s then, in their final state.
+    dirty: BTreeMap<u64, SlotId>,
     /// Scheduled entries: journey -> next run.
     schedules: BTreeMap<String, i64>,
     /// Customers who entered a journey that allows one entry only.
@@ -138,14 +147,19 @@ pub struct Engine {
     /// (timers held in `held`, events ignored) until resumed.
     paused: BTreeSet<String>,
     /// Timers of instances of paused journeys.
-    held: BTreeSet<(i64, u64)>,
+    held: BTreeSet<(i64, SlotId)>,
 }
 
 const MAX_VARS: usize = 8;
-const MAX_VAR_BYTES: usize = 96;
+const MAX_VAR_CHARS: usize = 32;
 
 fn matches(m: &EventMatch, ev: &Event<'_>) -> bool {
     m.event == ev.name && m.fields.iter().all(|(k, v)| ev.fields.iter().any(|(fk, fv)| fk == k && fv == v))
+}
+
+// The first `n` characters of `s`.
+fn prefix(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
 }
 
 impl Engine {
@@ -156,21 +170,56 @@ impl Engine {
         let mut e = Engine { next_id: 1, next_message: 1, max_event_age, ..Engine::default() };
         for j in journeys {
             e.current.insert(j.name.clone(), j.version);
-            e.versions.insert((j.name.clone(), j.version), Arc::new(j));
+            e.register(j);
         }
         e
     }
 
+    // Adds a version (unless known); its index.
+    fn register(&mut self, j: Journey) -> u32 {
+        if let Some(jv) = self.jv(&j.name, j.version) {
+            return jv;
+        }
+        let jv = self.versions.len() as u32;
+        self.version_ix.entry(j.name.clone()).or_default().push((j.version, jv));
+        self.versions.push(Arc::new(j));
+        jv
+    }
+
+    fn jv(&self, name: &str, version: u32) -> Option<u32> {
+        self.version_ix.get(name)?.iter().find(|(v, _)| *v == version).map(|(_, jv)| *jv)
+    }
+
+    fn current_jv(&self, name: &str) -> Option<u32> {
+        self.current.get(name).and_then(|v| self.jv(name, *v))
+    }
+
     /// Brings back the state of a previous run: the definitions of versions customers are
-    /// still in, instances, one-time entries, counters, next ids and schedules.
+    /// still in, instances, one-time entries, counters, next ids and schedules. An instance
+    /// of a version whose definition is gone cannot go on: it is dropped (and deleted with
+    /// the next changes).
     pub fn restore(&mut self, state: Restored) {
         for j in state.old_versions {
-            self.versions.entry((j.name.clone(), j.version)).or_insert_with(|| Arc::new(j));
+            self.register(j);
         }
         for i in state.instances {
-            self.index(&i);
             self.next_id = self.next_id.max(i.id + 1);
-            self.instances.insert(i.id, i);
+            let Some(jv) = self.jv(&i.journey, i.version) else {
+                self.changes.removed.insert(i.id);
+                continue;
+            };
+            let vars = Vars::pack(i.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            let mut slot = Slot::new(i.id, i.root, jv, i.entered, vars);
+            slot.step = i.step;
+            slot.converted = i.converted;
+            slot.arm = i.arm.as_deref().map_or(0, |a| self.intern_arm(a));
+            (slot.wait, slot.due) = match i.wait {
+                Wait::None => (WaitKind::None, 0),
+                Wait::Until(t) => (WaitKind::Until, t),
+                Wait::Event(t) => (WaitKind::Event, t),
+            };
+            let s = self.slab.insert(slot);
+            self.index(s);
         }
         self.once = state.once;
         self.stats = state.stats;
@@ -178,14 +227,57 @@ impl Engine {
         self.schedules = state.schedules;
     }
 
-    fn index(&mut self, i: &Instance) {
-        self.by_root.entry(i.root).or_default().push(i.id);
-        if let Some(t) = i.wait.due() {
-            if self.paused.contains(&i.journey) {
-                self.held.insert((t, i.id));
+    // 1 + the index of arm name `name` (0, no arm, only once 65,535 names are taken).
+    fn intern_arm(&mut self, name: &str) -> u16 {
+        if let Some(k) = self.arm_ix.get(name) {
+            return *k;
+        }
+        let Ok(k) = u16::try_from(self.arms.len() + 1) else { return 0 };
+        self.arms.push(name.to_owned());
+        self.arm_ix.insert(name.to_owned(), k);
+        k
+    }
+
+    fn arm_name(&self, arm: u16) -> Option<&str> {
+        (arm > 0).then(|| self.arms.get(usize::from(arm) - 1).map(String::as_str)).flatten()
+    }
+
+    // The saved and outside form of a slot.
+    fn instance(&self, s: &Slot) -> Instance {
+        let j = &self.versions[s.jv as usize];
+        Instance {
+            id: s.id,
+            journey: j.name.clone(),
+            version: j.version,
+            root: s.root,
+            step: s.step,
+            entered: s.entered,
+            wait: match s.wait {
+                WaitKind::None => Wait::None,
+                WaitKind::Until => Wait::Until(s.due),
+                WaitKind::Event => Wait::Event(s.due),
+            },
+            vars: s.vars.to_vec(),
+            arm: self.arm_name(s.arm).map(str::to_owned),
+            converted: s.converted,
+        }
+    }
+
+    fn index(&mut self, s: SlotId) {
+        let Some(slot) = self.slab.get(s) else { return };
+        if let Some(t) = slot.due() {
+            if self.paused.contains(&self.versions[slot.jv as usize].name) {
+                self.held.insert((t, s));
             } else {
-                self.timers.insert((t, i.id));
+                self.timers.insert((t, s));
             }
+        }
+    }
+
+    fn unindex(&mut self, s: SlotId) {
+        if let Some(t) = self.slab.get(s).and_then(Slot::due) {
+            self.timers.remove(&(t, s));
+            self.held.remove(&(t, s));
         }
     }
 
@@ -198,8 +290,11 @@ impl Engine {
             return false;
         }
         let (from, to) = if paused { (&mut self.timers, &mut self.held) } else { (&mut self.held, &mut self.timers) };
-        let moving: Vec<(i64, u64)> =
-            from.iter().filter(|(_, id)| self.instances.get(id).is_some_and(|i| i.journey == name)).copied().collect();
+        let moving: Vec<(i64, SlotId)> = from
+            .iter()
+            .filter(|(_, s)| self.slab.get(*s).is_some_and(|i| self.versions[i.jv as usize].name == name))
+            .copied()
+            .collect();
         for t in moving {
             from.remove(&t);
             to.insert(t);
@@ -212,27 +307,14 @@ impl Engine {
         &self.paused
     }
 
-    fn unindex(&mut self, i: &Instance) {
-        if let Some(v) = self.by_root.get_mut(&i.root) {
-            v.retain(|x| *x != i.id);
-            if v.is_empty() {
-                self.by_root.remove(&i.root);
-            }
-        }
-        if let Some(t) = i.wait.due() {
-            self.timers.remove(&(t, i.id));
-            self.held.remove(&(t, i.id));
-        }
-    }
-
     /// The definition of a version.
     pub fn journey(&self, name: &str, version: u32) -> Option<&Arc<Journey>> {
-        self.versions.get(&(name.to_owned(), version))
+        self.jv(name, version).map(|jv| &self.versions[jv as usize])
     }
 
     /// Current definitions.
     pub fn journeys(&self) -> impl Iterator<Item = &Arc<Journey>> {
-        self.current.iter().filter_map(|(n, v)| self.versions.get(&(n.clone(), *v)))
+        self.current.iter().filter_map(|(n, v)| self.journey(n, *v))
     }
 
     /// Counters of a version.
@@ -243,9 +325,10 @@ impl Engine {
     /// Customers at each step of a version now (waiting or about to act); the last entry is
     /// those who finished and are still inside the goal's attribution window.
     pub fn waiting(&self, name: &str, version: u32) -> Vec<u64> {
-        let steps = self.journey(name, version).map_or(0, |j| j.steps.len());
+        let Some(jv) = self.jv(name, version) else { return vec![0] };
+        let steps = self.versions[jv as usize].steps.len();
         let mut out = vec![0u64; steps + 1];
-        for i in self.instances.values().filter(|i| i.journey == name && i.version == version) {
+        for (_, i) in self.slab.iter().filter(|(_, i)| i.jv == jv) {
             out[(i.step as usize).min(steps)] += 1;
         }
         out
@@ -253,15 +336,12 @@ impl Engine {
 
     /// Instances now.
     pub fn instances(&self) -> usize {
-        self.instances.len()
+        self.slab.len()
     }
 
     /// The instances of a person.
-    pub fn instances_of(&self, root: Ck) -> Vec<&Instance> {
-        self.by_root
-            .get(&root)
-            .map(|ids| ids.iter().filter_map(|id| self.instances.get(id)).collect())
-            .unwrap_or_default()
+    pub fn instances_of(&self, root: Ck) -> Vec<Instance> {
+        self.slab.of_root(root).into_iter().filter_map(|s| self.slab.get(s)).map(|s| self.instance(s)).collect()
     }
 
     /// The next time something is due (a timer or a schedule).
@@ -276,12 +356,18 @@ impl Engine {
 
     /// Takes the changes made since the last call.
     pub fn take_changes(&mut self) -> Changes {
+        for (id, s) in std::mem::take(&mut self.dirty) {
+            if let Some(slot) = self.slab.get(s).filter(|x| x.id == id) {
+                let i = self.instance(slot);
+                self.changes.upserted.insert(id, i);
+            }
+        }
         std::mem::take(&mut self.changes)
     }
 
     fn stat(&mut self, name: &str, version: u32) -> &mut JourneyStats {
         self.changes.stats.insert((name.to_owned(), version));
-        let steps = self.versions.get(&(name.to_owned(), version)).map_or(0, |j| j.steps.len());
+        let steps = self.journey(name, version).map_or(0, |j| j.steps.len());
         let s = self.stats.entry((name.to_owned(), version)).or_default();
         if s.steps.len() < steps {
             s.steps.resize(steps, StepStats::default());
@@ -301,46 +387,47 @@ impl Engine {
 
     /// A committed event of a customer at clock time `now`.
     pub fn on_event(&mut self, host: &mut dyn Host, ev: &Event<'_>, now: i64) {
-        let ids: Vec<u64> = self.by_root.get(&ev.root).cloned().unwrap_or_default();
+        let mine: Vec<(SlotId, u64)> =
+            self.slab.of_root(ev.root).into_iter().filter_map(|s| Some((s, self.slab.get(s)?.id))).collect();
         // Exits, then waits for this event, then goals.
-        for id in ids {
-            let Some(inst) = self.instances.get(&id).cloned() else { continue };
-            if self.paused.contains(&inst.journey) {
+        for (s, id) in mine {
+            let Some(slot) = self.slab.get(s).filter(|x| x.id == id) else { continue };
+            let (jv, step, wait, entered, converted) =
+                (slot.jv, slot.step as usize, slot.wait, slot.entered, slot.converted);
+            let j = self.versions[jv as usize].clone();
+            if self.paused.contains(&j.name) {
                 continue;
             }
-            let Some(j) = self.journey(&inst.journey, inst.version).cloned() else { continue };
-            let done = inst.step as usize >= j.steps.len();
+            let done = step >= j.steps.len();
             if !done && j.exits.iter().any(|x| x == ev.name) {
-                let st = inst.step as usize;
-                let s = self.stat(&j.name, j.version);
-                s.exited += 1;
-                s.steps[st].exited += 1;
-                if j.goal.as_ref().is_some_and(|g| g.event == ev.name && ev.ts <= inst.entered + g.within) {
-                    self.convert(&j, &inst);
+                let st = self.stat(&j.name, j.version);
+                st.exited += 1;
+                st.steps[step].exited += 1;
+                if j.goal.as_ref().is_some_and(|g| g.event == ev.name && ev.ts <= entered + g.within) {
+                    self.convert(&j, s);
                 }
-                self.remove(id);
+                self.remove(s);
                 continue;
             }
             if !done
-                && let (Step::WaitFor { event, on_event, .. }, Wait::Event(_)) =
-                    (&j.steps[inst.step as usize], inst.wait)
+                && let (Step::WaitFor { event, on_event, .. }, WaitKind::Event) = (&j.steps[step], wait)
                 && matches(event, ev)
                 && event.condition.as_ref().is_none_or(|c| host.condition(c, ev.root, now).unwrap_or(false))
             {
                 let next = *on_event;
-                self.move_on(host, id, next, now);
+                self.move_on(host, s, next, now);
                 continue;
             }
             if let Some(g) = &j.goal
                 && g.event == ev.name
-                && !inst.converted
-                && ev.ts >= inst.entered
-                && ev.ts <= inst.entered + g.within
+                && !converted
+                && ev.ts >= entered
+                && ev.ts <= entered + g.within
             {
-                self.convert(&j, &inst);
-                if let Some(i) = self.instances.get_mut(&id) {
+                self.convert(&j, s);
+                if let Some(i) = self.slab.get_mut(s) {
                     i.converted = true;
-                    self.changes.upserted.insert(id, i.clone());
+                    self.dirty.insert(id, s);
                 }
             }
         }
@@ -348,9 +435,14 @@ impl Engine {
         if ev.ts < now - self.max_event_age {
             return;
         }
-        let starting: Vec<Arc<Journey>> =
-            self.journeys().filter(|j| matches!(&j.entry, Entry::Event(m) if matches(m, ev))).cloned().collect();
-        for j in starting {
+        let starting: Vec<u32> = self
+            .current
+            .iter()
+            .filter_map(|(n, v)| self.jv(n, *v))
+            .filter(|jv| matches!(&self.versions[*jv as usize].entry, Entry::Event(m) if matches(m, ev)))
+            .collect();
+        for jv in starting {
+            let j = self.versions[jv as usize].clone();
             let Entry::Event(m) = &j.entry else { continue };
             if let Some(c) = &m.condition {
                 match host.condition(c, ev.root, now) {
@@ -362,39 +454,33 @@ impl Engine {
                     }
                 }
             }
-            let vars: Vec<(String, String)> = ev
-                .fields
-                .iter()
-                .take(MAX_VARS)
-                .map(|(k, v)| ((*k).to_owned(), v.chars().take(MAX_VAR_BYTES / 3).collect()))
-                .collect();
-            self.enter(host, &j, ev.root, now, vars);
+            let vars = Vars::pack(ev.fields.iter().take(MAX_VARS).map(|(k, v)| (*k, prefix(v, MAX_VAR_CHARS))));
+            self.enter(host, jv, ev.root, now, vars);
         }
     }
 
     /// Person `root` entered (`true`) or left a named segment.
     pub fn on_segment(&mut self, host: &mut dyn Host, root: Ck, segment: &str, entered: bool, now: i64) {
-        let starting: Vec<Arc<Journey>> = self
-            .journeys()
-            .filter(|j| match &j.entry {
+        let starting: Vec<u32> = self
+            .current
+            .iter()
+            .filter_map(|(n, v)| self.jv(n, *v))
+            .filter(|jv| match &self.versions[*jv as usize].entry {
                 Entry::SegmentEnter(s) => entered && s == segment,
                 Entry::SegmentExit(s) => !entered && s == segment,
                 _ => false,
             })
-            .cloned()
             .collect();
-        for j in starting {
-            self.enter(host, &j, root, now, vec![("segment".into(), segment.to_owned())]);
+        for jv in starting {
+            self.enter(host, jv, root, now, Vars::pack([("segment", segment)]));
         }
     }
 
     /// Enters `roots` into journey `name` (a list entry, or the members of a scheduled run).
     pub fn enter_all(&mut self, host: &mut dyn Host, name: &str, roots: &[Ck], now: i64) {
-        let Some(j) = self.current.get(name).and_then(|v| self.versions.get(&(name.to_owned(), *v))).cloned() else {
-            return;
-        };
+        let Some(jv) = self.current_jv(name) else { return };
         for &r in roots {
-            self.enter(host, &j, r, now, Vec::new());
+            self.enter(host, jv, r, now, Vars::default());
         }
     }
 
@@ -424,14 +510,14 @@ impl Engine {
         &self.schedules
     }
 
-    fn enter(&mut self, host: &mut dyn Host, j: &Arc<Journey>, root: Ck, now: i64, vars: Vec<(String, String)>) {
+    fn enter(&mut self, host: &mut dyn Host, jv: u32, root: Ck, now: i64, vars: Vars) {
+        let j = self.versions[jv as usize].clone();
         if self.paused.contains(&j.name) {
             return;
         }
-        let inside = self.by_root.get(&root).is_some_and(|ids| {
-            ids.iter().any(|id| {
-                self.instances.get(id).is_some_and(|i| i.journey == j.name && (i.step as usize) < self.steps_of(i))
-            })
+        let inside = self.slab.of_root(root).into_iter().filter_map(|s| self.slab.get(s)).any(|i| {
+            let other = &self.versions[i.jv as usize];
+            other.name == j.name && (i.step as usize) < other.steps.len()
         });
         let refused = match j.reentry {
             Reentry::Always => false,
@@ -448,264 +534,239 @@ impl Engine {
         }
         let id = self.next_id;
         self.next_id += 1;
-        let inst = Instance {
-            id,
-            journey: j.name.clone(),
-            version: j.version,
-            root,
-            step: 0,
-            entered: now,
-            wait: Wait::None,
-            vars,
-            arm: None,
-            converted: false,
-        };
-        self.index(&inst);
-        self.instances.insert(id, inst);
-        let s = self.stat(&j.name, j.version);
-        s.entered += 1;
-        if let Some(st) = s.steps.first_mut() {
-            st.entered += 1;
+        let s = self.slab.insert(Slot::new(id, root, jv, now, vars));
+        self.dirty.insert(id, s);
+        let st = self.stat(&j.name, j.version);
+        st.entered += 1;
+        if let Some(first) = st.steps.first_mut() {
+            first.entered += 1;
         }
-        self.run(host, id, now);
+        self.run(host, s, now);
     }
 
     /// Drops every instance of the erased people `roots`, counting unfinished ones as exited.
     /// One-time entries stay: a key is a number that names no one once erased.
     pub fn forget(&mut self, roots: &[Ck]) {
         for root in roots {
-            for id in self.by_root.get(root).cloned().unwrap_or_default() {
-                let Some(inst) = self.instances.get(&id) else { continue };
-                let (name, version, unfinished) =
-                    (inst.journey.clone(), inst.version, (inst.step as usize) < self.steps_of(inst));
-                if unfinished {
-                    self.stat(&name, version).exited += 1;
+            for s in self.slab.of_root(*root) {
+                let Some(i) = self.slab.get(s) else { continue };
+                let j = self.versions[i.jv as usize].clone();
+                if (i.step as usize) < j.steps.len() {
+                    self.stat(&j.name, j.version).exited += 1;
                 }
-                self.remove(id);
+                self.remove(s);
             }
         }
     }
 
-    fn steps_of(&self, i: &Instance) -> usize {
-        self.journey(&i.journey, i.version).map_or(0, |j| j.steps.len())
-    }
-
-    fn remove(&mut self, id: u64) {
-        if let Some(i) = self.instances.remove(&id) {
-            self.unindex(&i);
-            self.changes.upserted.remove(&id);
-            self.changes.removed.insert(id);
+    fn remove(&mut self, s: SlotId) {
+        self.unindex(s);
+        if let Some(i) = self.slab.remove(s) {
+            self.dirty.remove(&i.id);
+            self.changes.removed.insert(i.id);
         }
     }
 
-    fn convert(&mut self, j: &Journey, inst: &Instance) {
-        let last_send = (0..j.steps.len().min(inst.step as usize)).rev().find_map(|k| match &j.steps[k] {
+    fn convert(&mut self, j: &Journey, s: SlotId) {
+        let Some(i) = self.slab.get(s) else { return };
+        let (step, arm) = (i.step as usize, self.arm_name(i.arm).map(str::to_owned));
+        let last_send = (0..j.steps.len().min(step)).rev().find_map(|k| match &j.steps[k] {
             Step::Send { template, .. } => Some((k, template.clone())),
             _ => None,
         });
-        let s = self.stat(&j.name, j.version);
-        s.converted += 1;
+        let st = self.stat(&j.name, j.version);
+        st.converted += 1;
         if let Some((k, t)) = last_send {
-            s.steps[k].converted += 1;
-            s.by_template.entry(t).or_default().1 += 1;
+            st.steps[k].converted += 1;
+            st.by_template.entry(t).or_default().1 += 1;
         }
-        if let Some(a) = &inst.arm {
-            s.by_arm.entry(a.clone()).or_default().1 += 1;
+        if let Some(a) = arm {
+            st.by_arm.entry(a).or_default().1 += 1;
         }
     }
 
-    // Moves instance `id` past its current step to `next`, and runs it.
-    fn move_on(&mut self, host: &mut dyn Host, id: u64, next: Next, now: i64) {
-        let Some(mut inst) = self.instances.remove(&id) else { return };
-        self.unindex(&inst);
-        let Some(j) = self.journey(&inst.journey, inst.version).cloned() else { return };
-        let from = inst.step as usize;
-        inst.wait = Wait::None;
-        let s = self.stat(&j.name, j.version);
-        if let Some(st) = s.steps.get_mut(from) {
+    // Moves instance `s` past its current step to `next`, and runs it.
+    fn move_on(&mut self, host: &mut dyn Host, s: SlotId, next: Next, now: i64) {
+        let Some(i) = self.slab.get(s) else { return };
+        let (id, from) = (i.id, i.step as usize);
+        let j = self.versions[i.jv as usize].clone();
+        self.unindex(s);
+        if let Some(st) = self.stat(&j.name, j.version).steps.get_mut(from) {
             st.passed += 1;
         }
+        let Some(i) = self.slab.get_mut(s) else { return };
+        i.wait = WaitKind::None;
         match next {
             Next::Exit => {
-                let s = self.stat(&j.name, j.version);
-                s.exited += 1;
-                self.changes.removed.insert(id);
-                self.changes.upserted.remove(&id);
+                self.stat(&j.name, j.version).exited += 1;
+                self.remove(s);
                 return;
             }
-            Next::Continue => inst.step += 1,
-            Next::Step(k) => inst.step = k as u16,
+            Next::Continue => i.step += 1,
+            Next::Step(k) => i.step = k as u16,
         }
-        if let Some(st) = self.stat(&j.name, j.version).steps.get_mut(inst.step as usize) {
+        let step = i.step as usize;
+        self.dirty.insert(id, s);
+        if let Some(st) = self.stat(&j.name, j.version).steps.get_mut(step) {
             st.entered += 1;
         }
-        self.index(&inst);
-        self.instances.insert(id, inst);
-        self.run(host, id, now);
+        self.run(host, s, now);
     }
 
-    // Runs instance `id` from its current step until it waits, leaves or finishes.
-    fn run(&mut self, host: &mut dyn Host, id: u64, now: i64) {
+    // Runs instance `s` from its current step until it waits, leaves or finishes.
+    fn run(&mut self, host: &mut dyn Host, s: SlotId, now: i64) {
         for _ in 0..256 {
-            let Some(inst) = self.instances.get(&id).cloned() else { return };
-            let Some(j) = self.journey(&inst.journey, inst.version).cloned() else { return };
-            let at = inst.step as usize;
+            let Some(i) = self.slab.get(s) else { return };
+            let (id, root, at) = (i.id, i.root, i.step as usize);
+            let j = self.versions[i.jv as usize].clone();
             if at >= j.steps.len() {
-                self.finish(&j, id, now);
+                self.finish(&j, s, now);
                 return;
             }
             let next = match &j.steps[at] {
-                Step::Wait(d) => return self.sleep(id, Wait::Until(now + d)),
+                Step::Wait(d) => return self.sleep(s, WaitKind::Until, now + d),
                 Step::WaitUntil(minute) => {
-                    let t = host.next_time_of_day(inst.root, *minute, now);
-                    return self.sleep(id, Wait::Until(t));
+                    let t = host.next_time_of_day(root, *minute, now);
+                    return self.sleep(s, WaitKind::Until, t);
                 }
-                Step::WaitFor { timeout, .. } => return self.sleep(id, Wait::Event(now + timeout)),
-                Step::Branch { condition, then, otherwise } => match host.condition(condition, inst.root, now) {
+                Step::WaitFor { timeout, .. } => return self.sleep(s, WaitKind::Event, now + timeout),
+                Step::Branch { condition, then, otherwise } => match host.condition(condition, root, now) {
                     Ok(true) => *then,
                     Ok(false) => *otherwise,
                     Err(_) => {
-                        let s = self.stat(&j.name, j.version);
-                        s.steps[at].errors += 1;
-                        s.steps[at].exited += 1;
-                        s.exited += 1;
-                        self.remove(id);
+                        let st = self.stat(&j.name, j.version);
+                        st.steps[at].errors += 1;
+                        st.steps[at].exited += 1;
+                        st.exited += 1;
+                        self.remove(s);
                         return;
                     }
                 },
                 Step::Split { arms, experiment } => {
                     let salt = experiment.clone().unwrap_or_else(|| format!("{}:{}", j.name, j.step_ids[at]));
-                    let cid = host.customer_id(inst.root);
+                    let cid = host.customer_id(root);
                     let weights: Vec<f64> = arms.iter().map(|a| a.1).collect();
                     let k = crate::experiment::choose(crate::experiment::growthbook_hash(&salt, &cid), &weights, 1.0)
                         .unwrap_or(0);
                     let (name, _, to) = &arms[k];
                     if let Some(e) = experiment {
                         self.changes.effects.push(Effect::Exposure {
-                            root: inst.root,
+                            root,
                             experiment: e.clone(),
                             variant: name.clone(),
                         });
                     }
                     self.stat(&j.name, j.version).by_arm.entry(name.clone()).or_default().0 += 1;
-                    if let Some(i) = self.instances.get_mut(&id) {
-                        i.arm = Some(name.clone());
+                    let arm = self.intern_arm(name);
+                    if let Some(i) = self.slab.get_mut(s) {
+                        i.arm = arm;
                     }
                     *to
                 }
                 Step::Send { channel, template } => {
                     let mid = self.next_message;
                     self.next_message += 1;
-                    let key = format!("{}/{}/{}/{}/{}", j.name, j.version, j.step_ids[at], inst.root, inst.id);
-                    let arm = self.instances.get(&id).and_then(|i| i.arm.clone());
+                    let (vars, arm) = (i.vars.to_vec(), self.arm_name(i.arm).map(str::to_owned));
                     self.changes.messages.push(Message {
-                        key,
+                        key: format!("{}/{}/{}/{}/{}", j.name, j.version, j.step_ids[at], root, id),
                         id: mid,
                         journey: j.name.clone(),
                         version: j.version,
                         step: j.step_ids[at].clone(),
-                        root: inst.root,
+                        root,
                         channel: *channel,
                         template: template.clone(),
-                        vars: inst.vars.clone(),
+                        vars,
                         arm,
                         created: now,
                         not_before: now,
                         attempts: 0,
                     });
-                    let s = self.stat(&j.name, j.version);
-                    s.sent += 1;
-                    s.by_template.entry(template.clone()).or_default().0 += 1;
+                    let st = self.stat(&j.name, j.version);
+                    st.sent += 1;
+                    st.by_template.entry(template.clone()).or_default().0 += 1;
                     Next::Continue
                 }
                 Step::SetTrait { name, value } => {
-                    self.changes.effects.push(Effect::SetTrait {
-                        root: inst.root,
-                        name: name.clone(),
-                        value: value.clone(),
-                    });
+                    self.changes.effects.push(Effect::SetTrait { root, name: name.clone(), value: value.clone() });
                     Next::Continue
                 }
                 Step::Goto(n) => *n,
             };
             // Past this step.
-            let s = self.stat(&j.name, j.version);
-            s.steps[at].passed += 1;
-            if next == Next::Exit {
-                s.exited += 1;
-                self.remove(id);
-                return;
-            }
-            let Some(i) = self.instances.get_mut(&id) else { return };
-            match next {
-                Next::Exit => {}
-                Next::Continue => i.step += 1,
-                Next::Step(k) => i.step = k as u16,
-            }
-            let step = i.step as usize;
-            self.changes.upserted.insert(id, i.clone());
-            if let Some(st) = self.stat(&j.name, j.version).steps.get_mut(step) {
+            let st = self.stat(&j.name, j.version);
+            st.steps[at].passed += 1;
+            let step = match next {
+                Next::Exit => {
+                    st.exited += 1;
+                    self.remove(s);
+                    return;
+                }
+                Next::Continue => at as u16 + 1,
+                Next::Step(k) => k as u16,
+            };
+            let Some(i) = self.slab.get_mut(s) else { return };
+            i.step = step;
+            self.dirty.insert(id, s);
+            if let Some(st) = self.stat(&j.name, j.version).steps.get_mut(step as usize) {
                 st.entered += 1;
             }
         }
         // A journey that loops without waiting (goto back and forth): stop it here.
-        if let Some(inst) = self.instances.get(&id).cloned() {
-            let s = self.stat(&inst.journey, inst.version);
-            s.exited += 1;
-            if let Some(st) = s.steps.get_mut(inst.step as usize) {
-                st.errors += 1;
+        if let Some(i) = self.slab.get(s) {
+            let (step, j) = (i.step as usize, self.versions[i.jv as usize].clone());
+            let st = self.stat(&j.name, j.version);
+            st.exited += 1;
+            if let Some(x) = st.steps.get_mut(step) {
+                x.errors += 1;
             }
-            self.remove(id);
+            self.remove(s);
         }
     }
 
-    fn sleep(&mut self, id: u64, wait: Wait) {
-        let Some(mut inst) = self.instances.remove(&id) else { return };
-        self.unindex(&inst);
-        inst.wait = wait;
-        self.index(&inst);
-        self.changes.upserted.insert(id, inst.clone());
-        self.instances.insert(id, inst);
+    fn sleep(&mut self, s: SlotId, wait: WaitKind, due: i64) {
+        self.unindex(s);
+        let Some(i) = self.slab.get_mut(s) else { return };
+        (i.wait, i.due) = (wait, due);
+        let id = i.id;
+        self.index(s);
+        self.dirty.insert(id, s);
     }
 
-    fn finish(&mut self, j: &Journey, id: u64, now: i64) {
+    fn finish(&mut self, j: &Journey, s: SlotId, now: i64) {
         self.stat(&j.name, j.version).completed += 1;
-        let Some(inst) = self.instances.get(&id).cloned() else { return };
+        let Some(i) = self.slab.get_mut(s) else { return };
         match &j.goal {
             // Kept until the attribution window closes, to count a late conversion.
-            Some(g) if !inst.converted && inst.entered + g.within > now => {
-                let mut i = inst;
+            Some(g) if !i.converted && i.entered + g.within > now => {
                 i.step = j.steps.len() as u16;
-                self.instances.insert(id, i);
-                self.sleep(id, Wait::Until(self.instances[&id].entered.saturating_add(g.within)));
+                let until = i.entered.saturating_add(g.within);
+                self.sleep(s, WaitKind::Until, until);
             }
-            _ => self.remove(id),
+            _ => self.remove(s),
         }
     }
 
     /// Advances the clock to `now`: fires every timer due and every scheduled entry.
     pub fn on_time(&mut self, host: &mut dyn Host, now: i64) {
-        while let Some(&(t, id)) = self.timers.first() {
+        while let Some(&(t, s)) = self.timers.first() {
             if t > now {
                 break;
             }
             self.timers.pop_first();
-            let Some(inst) = self.instances.get(&id).cloned() else { continue };
-            let Some(j) = self.journey(&inst.journey, inst.version).cloned() else {
-                self.remove(id);
-                continue;
-            };
-            if inst.step as usize >= j.steps.len() {
+            let Some(i) = self.slab.get(s) else { continue };
+            let (entered, done) = (i.entered, i.step as usize >= self.versions[i.jv as usize].steps.len());
+            if done {
                 // The attribution window closed.
-                self.remove(id);
+                self.remove(s);
                 continue;
             }
             // A wait ended, or a wait for an event timed out: on to the next step.
-            self.move_on(host, id, Next::Continue, t.max(inst.entered));
+            self.move_on(host, s, Next::Continue, t.max(entered));
         }
         let due: Vec<String> = self.schedules.iter().filter(|(_, t)| **t <= now).map(|(n, _)| n.clone()).collect();
         for name in due {
-            let j = self.current.get(&name).and_then(|v| self.versions.get(&(name.clone(), *v))).cloned();
+            let j = self.current_jv(&name).map(|jv| self.versions[jv as usize].clone());
             match j.as_deref() {
                 Some(Journey { entry: Entry::Schedule { segment, every_days, .. }, .. }) => {
                     self.changes.effects.push(Effect::Schedule { journey: name.clone(), segment: segment.clone() });

@@ -7,6 +7,7 @@
 //! - `template.rs`, `salutation.rs`: content (minijinja, salutations by gender and locale).
 //! - `sms.rs`, `channel.rs`: what each channel takes (SMS encodings and segments, email parts,
 //!   push limits) and how a message is fitted to it.
+//! - `slab.rs`: the engine's compact in-memory instances (a million waiting is normal).
 //! - `policy.rs`: consent, frequency caps and quiet hours at send time.
 //! - `replay.rs`: past events through the rules with a fast-forwarded clock.
 
@@ -20,6 +21,7 @@ pub mod policy;
 pub mod poster;
 pub mod replay;
 pub mod salutation;
+mod slab;
 pub mod sms;
 pub mod template;
 
