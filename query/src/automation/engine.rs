@@ -129,7 +129,9 @@ pub struct Engine {
     /// Split arm names taken (a slot's `arm` is 1 + index here).
     arms: Vec<String>,
     arm_ix: HashMap<String, u16>,
-    timers: BTreeSet<(i64, SlotId)>,
+    /// Waits by (time, instance id, slot): those due together fire in the order the
+    /// customers entered, whatever slots they took.
+    timers: BTreeSet<(i64, u64, SlotId)>,
     /// Instances changed since the last [`Engine::take_changes`] (id -> slot); they are
     /// written out as [`Instance`]s then, in their final state.
     dirty: BTreeMap<u64, SlotId>,
@@ -147,7 +149,7 @@ pub struct Engine {
     /// (timers held in `held`, events ignored) until resumed.
     paused: BTreeSet<String>,
     /// Timers of instances of paused journeys.
-    held: BTreeSet<(i64, SlotId)>,
+    held: BTreeSet<(i64, u64, SlotId)>,
 }
 
 const MAX_VARS: usize = 8;
@@ -267,17 +269,17 @@ impl Engine {
         let Some(slot) = self.slab.get(s) else { return };
         if let Some(t) = slot.due() {
             if self.paused.contains(&self.versions[slot.jv as usize].name) {
-                self.held.insert((t, s));
+                self.held.insert((t, slot.id, s));
             } else {
-                self.timers.insert((t, s));
+                self.timers.insert((t, slot.id, s));
             }
         }
     }
 
     fn unindex(&mut self, s: SlotId) {
-        if let Some(t) = self.slab.get(s).and_then(Slot::due) {
-            self.timers.remove(&(t, s));
-            self.held.remove(&(t, s));
+        if let Some((t, id)) = self.slab.get(s).and_then(|i| Some((i.due()?, i.id))) {
+            self.timers.remove(&(t, id, s));
+            self.held.remove(&(t, id, s));
         }
     }
 
@@ -290,9 +292,9 @@ impl Engine {
             return false;
         }
         let (from, to) = if paused { (&mut self.timers, &mut self.held) } else { (&mut self.held, &mut self.timers) };
-        let moving: Vec<(i64, SlotId)> = from
+        let moving: Vec<(i64, u64, SlotId)> = from
             .iter()
-            .filter(|(_, s)| self.slab.get(*s).is_some_and(|i| self.versions[i.jv as usize].name == name))
+            .filter(|(_, _, s)| self.slab.get(*s).is_some_and(|i| self.versions[i.jv as usize].name == name))
             .copied()
             .collect();
         for t in moving {
@@ -749,7 +751,7 @@ impl Engine {
 
     /// Advances the clock to `now`: fires every timer due and every scheduled entry.
     pub fn on_time(&mut self, host: &mut dyn Host, now: i64) {
-        while let Some(&(t, s)) = self.timers.first() {
+        while let Some(&(t, _, s)) = self.timers.first() {
             if t > now {
                 break;
             }

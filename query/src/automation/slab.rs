@@ -76,19 +76,19 @@ impl Slot {
     }
 }
 
-/// The entry event's fields, as `[key len][key][value len][value]...`: one allocation (none
-/// when empty) instead of two strings and a vector entry per field.
+/// The entry event's fields, as `[key len][key][value len][value]...` with 16-bit lengths:
+/// one allocation (none when empty) instead of two strings and a vector entry per field.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Vars(Box<[u8]>);
 
 impl Vars {
-    /// Packs `pairs`; a key or value longer than 255 bytes is cut at a character boundary.
+    /// Packs `pairs`; a key or value longer than 65,535 bytes is cut at a character boundary.
     pub fn pack<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vars {
         let mut out = Vec::new();
         for (k, v) in pairs {
             for s in [k, v] {
-                let s = cut(s, 255);
-                out.push(s.len() as u8);
+                let s = cut(s, usize::from(u16::MAX));
+                out.extend_from_slice(&(s.len() as u16).to_le_bytes());
                 out.extend_from_slice(s.as_bytes());
             }
         }
@@ -114,8 +114,8 @@ impl Vars {
 // Only `pack` writes, always whole UTF-8 strings, so reading back cannot fail; a damaged
 // buffer would end the iteration rather than panic.
 fn take<'a>(rest: &mut &'a [u8]) -> Option<&'a str> {
-    let (&n, tail) = rest.split_first()?;
-    let (s, tail) = tail.split_at_checked(usize::from(n))?;
+    let (n, tail) = rest.split_first_chunk::<2>()?;
+    let (s, tail) = tail.split_at_checked(usize::from(u16::from_le_bytes(*n)))?;
     *rest = tail;
     std::str::from_utf8(s).ok()
 }
@@ -313,12 +313,14 @@ mod tests {
 
     #[test]
     fn vars_round_trip_and_long_text_is_cut_on_a_character_boundary() {
-        let long = "é".repeat(200); // 400 bytes
-        let v = Vars::pack([("source", "ad"), ("", ""), ("city", long.as_str())]);
+        let long = "é".repeat(200); // 400 bytes: kept whole
+        let huge = "é".repeat(40_000); // 80,000 bytes
+        let v = Vars::pack([("source", "ad"), ("", ""), ("city", long.as_str()), ("x", huge.as_str())]);
         let back = v.to_vec();
         assert_eq!(back[0], ("source".to_owned(), "ad".to_owned()));
         assert_eq!(back[1], (String::new(), String::new()));
-        assert_eq!(back[2].1, "é".repeat(127), "255 bytes is 127 two-byte characters");
+        assert_eq!(back[2].1, long);
+        assert_eq!(back[3].1, "é".repeat(32_767), "65,535 bytes is 32,767 two-byte characters");
         assert_eq!(Vars::default().iter().count(), 0);
     }
 

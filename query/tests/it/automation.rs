@@ -285,3 +285,19 @@ fn a_paused_journey_admits_nobody_and_holds_its_customers_until_resumed() {
     assert_eq!((c.messages[0].root, c.messages[0].template.as_str()), (1, "e"));
     assert!(e.paused().is_empty());
 }
+
+#[test]
+fn waits_that_end_together_fire_in_the_order_customers_entered() {
+    let defs = parse(RULES).expect("rules");
+    let mut e = Engine::new(defs.journeys.clone(), H);
+    let mut host = FakeHost::default();
+    // 1 and 2 sign up; 1 logs in (leaves, freeing its place); 3 signs up: all at T0, so 2's
+    // and 3's waits end at the same moment, and 3 may take the place 1 left.
+    for (root, name) in [(1, "signup"), (2, "signup"), (1, "login"), (3, "signup")] {
+        e.on_event(&mut host, &ev(root, name, T0, &[]), T0);
+    }
+    drop(e.take_changes());
+    e.on_time(&mut host, T0 + 25 * H);
+    let to: Vec<u32> = e.take_changes().messages.iter().map(|m| m.root).collect();
+    assert_eq!(to, vec![2, 3]);
+}
