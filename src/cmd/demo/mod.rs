@@ -26,7 +26,7 @@ pub struct Args {
     #[arg(long)]
     data: Option<PathBuf>,
     /// Live events per second.
-    #[arg(long, default_value_t = 2_000)]
+    #[arg(long, default_value_t = 5_000)]
     rate: u64,
     /// Customers of the shop.
     #[arg(long, default_value_t = 5_000)]
