@@ -17,6 +17,7 @@ mod erase;
 mod runner;
 mod sinks;
 mod state;
+mod wal;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
