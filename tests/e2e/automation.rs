@@ -495,6 +495,12 @@ fn erasing_a_customer_ends_their_journeys_and_forgets_their_messages() {
     });
     let recent = |a: &Auto| a.get("/api/v1/messages")["recent"].as_array().map_or(0, Vec::len);
     assert_eq!(recent(&a), 2);
+    // The log in front of automation.redb holds the why-records as they were written...
+    let logged = |what: &[u8]| {
+        let log = std::fs::read(data.join("automation.wal")).expect("log");
+        log.windows(what.len()).any(|w| w == what)
+    };
+    assert!(logged(b"auto.w/"));
     for c in ["c-1", "c-3"] {
         let r = a.daemon.request("DELETE", &format!("/api/v1/customers/{c}"), &[("Authorization", &a.admin)], b"");
         assert_eq!(r.status, 200, "{}", r.text());
@@ -503,6 +509,8 @@ fn erasing_a_customer_ends_their_journeys_and_forgets_their_messages() {
     assert_eq!(j["steps"][0]["waiting"], 0, "c-3's journey ended with the erasure: {j}");
     assert_eq!(recent(&a), 1, "only c-2's message is left");
     assert_eq!(a.get("/api/v1/messages/why?customer=c-2")["messages"].as_array().map(Vec::len), Some(1));
+    // ... and is overwritten by an erasure.
+    assert!(!logged(b"auto.w/"), "the log still holds why-records after the erasure");
     // Nothing comes back after a restart, and c-3 never gets the SMS.
     a.daemon.stop();
     let a = Auto::start(&data, &cfg);

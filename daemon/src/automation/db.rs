@@ -111,6 +111,14 @@ impl StateDb {
         self.commit(&entries, seq, Durability::None)
     }
 
+    /// Makes everything durable in redb and overwrites the log, so that it keeps nothing of
+    /// what was just removed (an erasure).
+    pub fn scrub_log(&self) -> Result<(), StoreError> {
+        let mut log = lock(&self.log);
+        self.commit(&[], log.seq, Durability::Immediate)?;
+        log.wal.scrub().map_err(|e| StoreError::Io { path: LOG_FILE_NAME.into(), source: e })
+    }
+
     fn commit(
         &self,
         entries: &[(String, Option<Vec<u8>>)],

@@ -1,6 +1,6 @@
 //! Erasure reaches automation: when the store erases a person, their journeys end, messages
 //! still waiting for them are dropped, and their "why" records and recent sends are deleted
-//! from `automation.redb`. The store calls [`Automation::forget`] during each erasure, before
+//! from `automation.redb` (and its log is overwritten). The store calls [`Automation::forget`] during each erasure, before
 //! marking it finished (an error leaves it unfinished, to run again); erasures that finished
 //! while automation was not listening (at open, or before this version) are swept at start.
 
@@ -36,6 +36,8 @@ impl Automation {
             lock(&self.sends).remove(root);
         }
         self.db.put_state(entries)?;
+        // The log held the person's messages and why-records as they were written.
+        self.db.scrub_log()?;
         for list in [&self.recent, &self.dead] {
             lock(list).retain(|w| !roots.contains(&w.root));
         }

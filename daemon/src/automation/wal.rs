@@ -91,6 +91,21 @@ impl Wal {
     pub fn reset(&mut self) {
         self.pos = 0;
     }
+
+    /// Overwrites every record with zeros and starts a new round (after an erasure: the log
+    /// must not keep what was erased; everything logged is durable elsewhere).
+    pub fn scrub(&mut self) -> std::io::Result<()> {
+        let zeros = vec![0u8; 1 << 20];
+        let mut at = 0;
+        while at < self.len {
+            let n = (self.len - at).min(zeros.len() as u64) as usize;
+            self.file.write_all_at(&zeros[..n], at)?;
+            at += n as u64;
+        }
+        self.file.sync_data()?;
+        self.pos = 0;
+        Ok(())
+    }
 }
 
 fn read_records(bytes: &[u8]) -> Vec<Record> {
@@ -144,6 +159,19 @@ mod tests {
         drop(wal);
         let (_, found) = Wal::open(&path, GROW).expect("reopen");
         assert_eq!(found, vec![(5, b"five".to_vec())]);
+    }
+
+    #[test]
+    fn a_scrubbed_log_holds_nothing() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("x.wal");
+        let (mut wal, _) = Wal::open(&path, GROW).expect("open");
+        wal.append(1, "张伟 13800000001".as_bytes()).expect("append");
+        wal.scrub().expect("scrub");
+        let bytes = std::fs::read(&path).expect("read");
+        assert!(bytes.iter().all(|b| *b == 0));
+        drop(wal);
+        assert!(Wal::open(&path, GROW).expect("reopen").1.is_empty());
     }
 
     #[test]
