@@ -105,10 +105,18 @@ impl StateDb {
             return Ok(());
         }
         let io = |e| StoreError::Io { path: LOG_FILE_NAME.into(), source: e };
-        log.wal.append(seq, &payload).map_err(io)?;
-        // Logged: it will be applied at the next open if this commit does not land.
+        let start = log.wal.append(seq, &payload).map_err(io)?;
         log.seq = seq;
-        self.commit(&entries, seq, Durability::None)
+        let committed = self.commit(&entries, seq, Durability::None);
+        if committed.is_err() {
+            // The caller hears that nothing was saved (and sends nothing): the record must not
+            // come back at the next open either.
+            match log.wal.undo(start) {
+                Ok(()) => log.seq = seq - 1,
+                Err(e) => tracing::error!(error = %e, "automation log: a change that failed could not be taken back"),
+            }
+        }
+        committed
     }
 
     /// Makes everything durable in redb and overwrites the log, so that it keeps nothing of

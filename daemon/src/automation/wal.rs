@@ -7,10 +7,13 @@
 //! blocks are already written (no allocation, so no journal commit) is one small write and a
 //! flush of it.
 //!
-//! Records: `[magic u32][length u32][sequence u64][crc32 u32][payload]`, little-endian,
-//! written from the start of the file again after each checkpoint. Reading stops at the first
-//! record that is torn, damaged or not newer than the one before (what an earlier round left
-//! behind), so only the current round is replayed.
+//! Records: `[magic u32][length u32][sequence u64][round u64][crc32 u32][payload]`,
+//! little-endian, written from the start of the file again after each checkpoint (a new
+//! round, named by a random number drawn when it starts). The checksum covers sequence,
+//! round and payload. Reading stops at the first record that is torn or damaged, of another
+//! round, or whose sequence number does not follow the one before: what an earlier round left
+//! behind is never replayed, not even a record forged inside one of its payloads (customers'
+//! text reaches them), which cannot know the round that comes after it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
@@ -18,7 +21,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 const MAGIC: u32 = 0x5750_5843; // "CXPW"
-const HEADER: usize = 20;
+const HEADER: usize = 28;
 /// The file grows in steps of this many bytes, each written with zeros once so that appends
 /// never allocate blocks.
 const GROW: u64 = 4 << 20;
@@ -36,19 +39,26 @@ pub struct Wal {
     len: u64,
     /// The most the file grows to; past it, the caller checkpoints and starts again.
     cap: u64,
+    /// The current round's number, once it has a record.
+    round: Option<u64>,
 }
 
 impl Wal {
     /// Opens (or creates) the log at `path`, growing to at most `cap` bytes; returns it with
     /// the records of the current round, oldest first (sequence, payload).
     pub fn open(path: &Path, cap: u64) -> std::io::Result<(Wal, Vec<Record>)> {
+        let created = !path.exists();
         let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+        if created && let Some(dir) = path.parent() {
+            // The file's name must survive a power cut as well as its records.
+            File::open(dir)?.sync_all()?;
+        }
         let mut bytes = Vec::new();
         file.seek(SeekFrom::Start(0))?;
         file.read_to_end(&mut bytes)?;
         let records = read_records(&bytes);
         let len = bytes.len() as u64;
-        Ok((Wal { file, pos: 0, len, cap: cap.max(GROW) }, records))
+        Ok((Wal { file, pos: 0, len, cap: cap.max(GROW), round: None }, records))
     }
 
     /// Whether a record of `payload` bytes fits before the cap.
@@ -56,21 +66,41 @@ impl Wal {
         self.pos + (HEADER + payload) as u64 <= self.cap
     }
 
-    /// Appends a record and makes it durable. The caller checked [`Wal::fits`].
-    pub fn append(&mut self, seq: u64, payload: &[u8]) -> std::io::Result<()> {
-        let end = self.pos + (HEADER + payload.len()) as u64;
+    /// Appends a record and makes it durable; where it starts (for [`Wal::undo`]). The caller
+    /// checked [`Wal::fits`], and gives sequence numbers that follow on within a round. On an
+    /// error nothing is appended (the record is blanked again as far as the disk allows).
+    pub fn append(&mut self, seq: u64, payload: &[u8]) -> std::io::Result<u64> {
+        let start = self.pos;
+        let end = start + (HEADER + payload.len()) as u64;
         if end > self.len {
             self.grow(end)?;
         }
+        let round = self.round.unwrap_or_else(random);
         let mut record = Vec::with_capacity(HEADER + payload.len());
         record.extend_from_slice(&MAGIC.to_le_bytes());
         record.extend_from_slice(&(payload.len() as u32).to_le_bytes());
         record.extend_from_slice(&seq.to_le_bytes());
-        record.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+        record.extend_from_slice(&round.to_le_bytes());
+        record.extend_from_slice(&checksum(seq, round, payload).to_le_bytes());
         record.extend_from_slice(payload);
-        self.file.write_all_at(&record, self.pos)?;
-        self.file.sync_data()?;
+        if let Err(e) = self.file.write_all_at(&record, start).and_then(|()| self.file.sync_data()) {
+            let _ = self.file.write_all_at(&[0u8; HEADER], start);
+            return Err(e);
+        }
+        self.round = Some(round);
         self.pos = end;
+        Ok(start)
+    }
+
+    /// Takes back the last record, which starts at `start` (what it logged did not land
+    /// elsewhere): its header is blanked, durably, and the next record goes in its place.
+    pub fn undo(&mut self, start: u64) -> std::io::Result<()> {
+        self.file.write_all_at(&[0u8; HEADER], start)?;
+        self.file.sync_data()?;
+        self.pos = start;
+        if start == 0 {
+            self.round = None;
+        }
         Ok(())
     }
 
@@ -90,11 +120,14 @@ impl Wal {
     /// elsewhere).
     pub fn reset(&mut self) {
         self.pos = 0;
+        self.round = None;
     }
 
     /// Overwrites every record with zeros and starts a new round (after an erasure: the log
     /// must not keep what was erased; everything logged is durable elsewhere).
     pub fn scrub(&mut self) -> std::io::Result<()> {
+        // First: whatever happens below, the next record starts a round at the beginning.
+        self.reset();
         let zeros = vec![0u8; 1 << 20];
         let mut at = 0;
         while at < self.len {
@@ -102,25 +135,46 @@ impl Wal {
             self.file.write_all_at(&zeros[..n], at)?;
             at += n as u64;
         }
-        self.file.sync_data()?;
-        self.pos = 0;
-        Ok(())
+        self.file.sync_data()
     }
+}
+
+// Unpredictable enough for a round's name: std's hasher keys come from the OS's randomness.
+fn random() -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(std::time::SystemTime::now())
+}
+
+fn checksum(seq: u64, round: u64, payload: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&seq.to_le_bytes());
+    h.update(&round.to_le_bytes());
+    h.update(payload);
+    h.finalize()
 }
 
 fn read_records(bytes: &[u8]) -> Vec<Record> {
     let mut out: Vec<Record> = Vec::new();
+    let mut current: Option<u64> = None;
     let mut at = 0usize;
     while let Some(h) = bytes.get(at..at + HEADER) {
         let word = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-        let seq = u64::from_le_bytes([h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]]);
-        if word(0) != MAGIC || out.last().is_some_and(|(last, _)| seq <= *last) {
+        let long =
+            |i: usize| u64::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3], h[i + 4], h[i + 5], h[i + 6], h[i + 7]]);
+        let (seq, round) = (long(8), long(16));
+        // One round, numbered one by one.
+        let follows = match out.last() {
+            None => true,
+            Some((last, _)) => Some(round) == current && last.checked_add(1) == Some(seq),
+        };
+        if word(0) != MAGIC || !follows {
             break;
         }
         let Some(payload) = bytes.get(at + HEADER..at + HEADER + word(4) as usize) else { break };
-        if crc32fast::hash(payload) != word(16) {
+        if checksum(seq, round, payload) != word(24) {
             break;
         }
+        current = Some(round);
         out.push((seq, payload.to_vec()));
         at += HEADER + payload.len();
     }
@@ -146,6 +200,19 @@ mod tests {
         // A new round overwrites the start; what the old round left after it is not read.
         wal.reset();
         wal.append(4, b"four!").expect("append");
+        // Not even a well-formed record that an old payload carried, numbered to follow on.
+        let forged = {
+            let mut r = Vec::new();
+            let round = 7u64;
+            r.extend_from_slice(&MAGIC.to_le_bytes());
+            r.extend_from_slice(&3u32.to_le_bytes());
+            r.extend_from_slice(&5u64.to_le_bytes());
+            r.extend_from_slice(&round.to_le_bytes());
+            r.extend_from_slice(&checksum(5, round, b"bad").to_le_bytes());
+            r.extend_from_slice(b"bad");
+            r
+        };
+        wal.file.write_all_at(&forged, (HEADER + 5) as u64).expect("plant");
         drop(wal);
         let (_, found) = Wal::open(&path, GROW).expect("reopen");
         assert_eq!(found, vec![(4, b"four!".to_vec())]);
@@ -159,6 +226,22 @@ mod tests {
         drop(wal);
         let (_, found) = Wal::open(&path, GROW).expect("reopen");
         assert_eq!(found, vec![(5, b"five".to_vec())]);
+    }
+
+    #[test]
+    fn an_undone_record_is_not_read_and_its_place_is_reused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("x.wal");
+        let (mut wal, _) = Wal::open(&path, GROW).expect("open");
+        wal.append(1, b"one").expect("append");
+        let two = wal.append(2, b"two").expect("append");
+        wal.undo(two).expect("undo");
+        let (_, found) = Wal::open(&path, GROW).expect("reopen");
+        assert_eq!(found, vec![(1, b"one".to_vec())]);
+        assert_eq!(wal.append(2, b"TWO").expect("append"), two);
+        drop(wal);
+        let (_, found) = Wal::open(&path, GROW).expect("reopen");
+        assert_eq!(found, vec![(1, b"one".to_vec()), (2, b"TWO".to_vec())]);
     }
 
     #[test]
