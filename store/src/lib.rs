@@ -70,6 +70,7 @@ pub use quarantine::{QuarantineEntry, ReplayReport};
 pub use scan::{ColumnBatch, Scan, ScanRequest};
 pub use scores::{ScoreMeta, Scores};
 pub use search::{SearchHit, SearchResult};
+pub use state::{StateTable, apply_state, read_state, read_states};
 pub use store::{FILE_NAME, FORMAT_VERSION, PendingWrite, Store, StoreOptions, StoreStats};
 pub use suppress::Suppressed;
 pub use tap::{Committed, EventKey, Tap, TapMode};

@@ -9,12 +9,12 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use cxp_store::{Store, StoreError};
+use cxp_store::{StateTable, Store, StoreError, apply_state, read_state, read_states};
 use redb::{Database, Durability, ReadableDatabase, TableDefinition};
 
 use super::wal::Wal;
 
-const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("state");
+const STATE: StateTable = TableDefinition::new("state");
 /// The sequence number of the last log record applied (`seq`).
 const LOG: TableDefinition<&str, u64> = TableDefinition::new("log");
 
@@ -135,48 +135,20 @@ impl StateDb {
     ) -> Result<(), StoreError> {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(durability).map_err(|e| StoreError::Format(e.to_string()))?;
-        {
-            let mut table = txn.open_table(STATE)?;
-            for (key, value) in entries {
-                match value {
-                    Some(v) => drop(table.insert(key.as_str(), v.as_slice())?),
-                    None => drop(table.remove(key.as_str())?),
-                }
-            }
-            txn.open_table(LOG)?.insert("seq", seq)?;
-        }
+        apply_state(&txn, STATE, entries)?;
+        txn.open_table(LOG)?.insert("seq", seq)?;
         txn.commit()?;
         Ok(())
     }
 
     /// The entry `key`.
     pub fn state(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let table = match txn.open_table(STATE) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        Ok(table.get(key)?.map(|v| v.value().to_vec()))
+        read_state(&self.db.begin_read()?, STATE, key)
     }
 
     /// Every entry whose key starts with `prefix`, by key.
     pub fn states(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let table = match txn.open_table(STATE) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(e.into()),
-        };
-        let mut out = Vec::new();
-        for entry in table.range(prefix..)? {
-            let (k, v) = entry?;
-            if !k.value().starts_with(prefix) {
-                break;
-            }
-            out.push((k.value().to_owned(), v.value().to_vec()));
-        }
-        Ok(out)
+        read_states(&self.db.begin_read()?, STATE, prefix)
     }
 }
 

@@ -107,13 +107,21 @@ impl Wal {
     // Zero-fills up to past `end` (whole steps), and makes the new size durable once.
     fn grow(&mut self, end: u64) -> std::io::Result<()> {
         let target = end.div_ceil(GROW) * GROW;
-        let zeros = vec![0u8; 1 << 20];
-        while self.len < target {
-            let n = (target - self.len).min(zeros.len() as u64) as usize;
-            self.file.write_all_at(&zeros[..n], self.len)?;
-            self.len += n as u64;
-        }
+        self.zero(self.len, target)?;
+        self.len = target;
         self.file.sync_all()
+    }
+
+    // Writes zeros over `from..to`.
+    fn zero(&self, from: u64, to: u64) -> std::io::Result<()> {
+        let zeros = vec![0u8; 1 << 20];
+        let mut at = from;
+        while at < to {
+            let n = (to - at).min(zeros.len() as u64) as usize;
+            self.file.write_all_at(&zeros[..n], at)?;
+            at += n as u64;
+        }
+        Ok(())
     }
 
     /// Starts a new round at the beginning of the file (everything logged so far is durable
@@ -128,13 +136,7 @@ impl Wal {
     pub fn scrub(&mut self) -> std::io::Result<()> {
         // First: whatever happens below, the next record starts a round at the beginning.
         self.reset();
-        let zeros = vec![0u8; 1 << 20];
-        let mut at = 0;
-        while at < self.len {
-            let n = (self.len - at).min(zeros.len() as u64) as usize;
-            self.file.write_all_at(&zeros[..n], at)?;
-            at += n as u64;
-        }
+        self.zero(0, self.len)?;
         self.file.sync_data()
     }
 }

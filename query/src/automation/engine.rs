@@ -196,6 +196,15 @@ impl Engine {
         self.current.get(name).and_then(|v| self.jv(name, *v))
     }
 
+    // The current versions whose entry `starts` accepts.
+    fn starting(&self, starts: impl Fn(&Entry) -> bool) -> Vec<u32> {
+        self.current
+            .iter()
+            .filter_map(|(n, v)| self.jv(n, *v))
+            .filter(|jv| starts(&self.versions[*jv as usize].entry))
+            .collect()
+    }
+
     /// Brings back the state of a previous run: the definitions of versions customers are
     /// still in, instances, one-time entries, counters, next ids and schedules. An instance
     /// of a version whose definition is gone cannot go on: it is dropped (and deleted with
@@ -437,12 +446,7 @@ impl Engine {
         if ev.ts < now - self.max_event_age {
             return;
         }
-        let starting: Vec<u32> = self
-            .current
-            .iter()
-            .filter_map(|(n, v)| self.jv(n, *v))
-            .filter(|jv| matches!(&self.versions[*jv as usize].entry, Entry::Event(m) if matches(m, ev)))
-            .collect();
+        let starting = self.starting(|e| matches!(e, Entry::Event(m) if matches(m, ev)));
         for jv in starting {
             let j = self.versions[jv as usize].clone();
             let Entry::Event(m) = &j.entry else { continue };
@@ -463,16 +467,11 @@ impl Engine {
 
     /// Person `root` entered (`true`) or left a named segment.
     pub fn on_segment(&mut self, host: &mut dyn Host, root: Ck, segment: &str, entered: bool, now: i64) {
-        let starting: Vec<u32> = self
-            .current
-            .iter()
-            .filter_map(|(n, v)| self.jv(n, *v))
-            .filter(|jv| match &self.versions[*jv as usize].entry {
-                Entry::SegmentEnter(s) => entered && s == segment,
-                Entry::SegmentExit(s) => !entered && s == segment,
-                _ => false,
-            })
-            .collect();
+        let starting = self.starting(|e| match e {
+            Entry::SegmentEnter(s) => entered && s == segment,
+            Entry::SegmentExit(s) => !entered && s == segment,
+            _ => false,
+        });
         for jv in starting {
             self.enter(host, jv, root, now, Vars::pack([("segment", segment)]));
         }
