@@ -43,6 +43,7 @@ mod scores;
 pub mod search;
 mod seqcodec;
 mod stage;
+mod stamp;
 mod state;
 mod store;
 mod suppress;

@@ -65,6 +65,8 @@ pub(crate) struct Shared {
     // The keys of `Manifest::hidden`, for look-ups by identifier, which must not wait for the
     // manifest's lock (the writer holds it across a commit). Set before an erasure commits.
     pub(crate) hidden_keys: std::sync::RwLock<Arc<roaring::RoaringBitmap>>,
+    // The customers by position, kept between snapshots (`profile/roster.rs`).
+    pub(crate) roster: Mutex<Option<crate::profile::Roster>>,
     // Every sequence number below this is committed and applied to profiles.
     pub(crate) committed_seq: std::sync::atomic::AtomicU64,
     // Subscribers to committed groups (`tap.rs`).

@@ -26,6 +26,8 @@
 //! | `rating_mean` | their mean rating (missing without reviews) |
 //! | `negative_words`, `positive_words` | sentiment words in review texts (Chinese and English) |
 
+use std::sync::Arc;
+
 use cxp_store::{Ck, ColumnData, CustomerSnapshot, NullableColumn, ScanRequest, Store, StoreError};
 use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
@@ -295,8 +297,11 @@ pub fn build(
             for &k in keys {
                 position[k as usize] = 0;
             }
-            let snap =
-                CustomerSnapshot { roots: keys.first().copied().into_iter().collect(), position, ..Default::default() };
+            let snap = CustomerSnapshot {
+                roots: Arc::new(keys.first().copied().into_iter().collect()),
+                position: Arc::new(position),
+                ..Default::default()
+            };
             (snap, Some(keys.iter().copied().collect::<roaring::RoaringBitmap>()))
         }
     };
@@ -526,7 +531,7 @@ fn snapshot_as_of(store: &Store, cutoff: i64) -> Result<CustomerSnapshot, StoreE
         }
         position[k as usize] = position[r as usize];
     }
-    Ok(CustomerSnapshot { roots, position, ..Default::default() })
+    Ok(CustomerSnapshot { roots: Arc::new(roots), position: Arc::new(position), ..Default::default() })
 }
 
 /// The label of every position.

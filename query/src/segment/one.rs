@@ -7,6 +7,8 @@
 //! membership). RFM ranks a customer among all others, so it is refused here: a named segment
 //! defined with `rfm.*` and asked as `segment(name)` gives the answer from live membership.
 
+use std::sync::Arc;
+
 use cxp_store::{Ck, CustomerSnapshot, NO_POSITION, Store, TraitColumn};
 use fixedbitset::FixedBitSet;
 
@@ -48,7 +50,7 @@ pub fn evaluate_one(
         position[k as usize] = 0;
     }
     let bitmap: roaring::RoaringBitmap = keys.iter().copied().collect();
-    let snap = CustomerSnapshot { roots: vec![root], position, ..Default::default() };
+    let snap = CustomerSnapshot { roots: Arc::new(vec![root]), position: Arc::new(position), ..Default::default() };
     let view = match store.customer_id(root) {
         Some((_, id)) => store.customer(&id, Some(at))?,
         None => None,

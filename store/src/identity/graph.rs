@@ -5,14 +5,27 @@
 use crate::types::Ck;
 
 /// The identity graph. A key beyond the vectors is a set of its own.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct IdentityGraph {
     parent: Vec<Ck>,
     // Next member of the key's set; the members of a set form one cycle.
     next: Vec<Ck>,
+    // Changes with every union (`crate::stamp`): the customer roster is rebuilt when it does.
+    stamp: u64,
+}
+
+impl Default for IdentityGraph {
+    fn default() -> Self {
+        IdentityGraph { parent: Vec::new(), next: Vec::new(), stamp: crate::stamp::fresh() }
+    }
 }
 
 impl IdentityGraph {
+    /// Changes whenever a key moves to another person.
+    pub(crate) fn stamp(&self) -> u64 {
+        self.stamp
+    }
+
     /// The root of `x`: the smallest key of its set, so roots are stable and deterministic
     /// (the identifier seen first stands for the customer).
     pub(crate) fn root(&self, mut x: Ck) -> Ck {
@@ -47,6 +60,7 @@ impl IdentityGraph {
         self.parent[b as usize] = lo;
         // Swapping one successor of each cycle splices the two cycles into one.
         self.next.swap(ra as usize, rb as usize);
+        self.stamp = crate::stamp::fresh();
         true
     }
 

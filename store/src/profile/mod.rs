@@ -11,6 +11,7 @@ mod api;
 pub(crate) mod checkpoint;
 mod record;
 pub(crate) mod replay;
+mod roster;
 mod series;
 mod snapshot;
 mod spec;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 
 pub use api::{Completeness, ComputedValue, CustomerView, TraitView};
 pub(crate) use record::{Profile, Row};
+pub(crate) use roster::Roster;
 pub use snapshot::{CustomerSnapshot, NO_POSITION, TraitColumn};
 pub use spec::{Agg, ComputedSpec, parse_computed, parse_window};
 pub(crate) use table::ProfileTable;

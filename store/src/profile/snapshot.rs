@@ -5,9 +5,12 @@
 //! plus a map from any customer key to its person's position so that rows of a scan can be
 //! added to the right customer without asking the identity graph once per row.
 
+use std::sync::Arc;
+
 use hashbrown::HashMap;
 
 use super::record::TraitValue;
+use super::roster::Roster;
 use crate::store::Store;
 use crate::types::Ck;
 
@@ -40,8 +43,9 @@ impl TraitColumn {
 /// The customers of the store at one moment: people with a profile, by position.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CustomerSnapshot {
-    /// The root key of each customer, ascending.
-    pub roots: Vec<Ck>,
+    /// The root key of each customer, ascending (shared with the store's roster: cloning a
+    /// snapshot does not copy it).
+    pub roots: Arc<Vec<Ck>>,
     /// Time of each customer's first event, ns (empty unless asked for).
     pub first_seen: Vec<i64>,
     /// Time of each customer's last event, ns (empty unless asked for).
@@ -50,7 +54,7 @@ pub struct CustomerSnapshot {
     pub traits: Vec<TraitColumn>,
     /// For every customer key, the position of its person in `roots` ([`NO_POSITION`]: no
     /// profile, or being erased). Keys past the end have no profile either.
-    pub position: Vec<u32>,
+    pub position: Arc<Vec<u32>>,
 }
 
 impl CustomerSnapshot {
@@ -76,38 +80,50 @@ impl CustomerSnapshot {
 impl Store {
     /// Every customer, with first and last seen when `seen` is set and the traits named in
     /// `traits` (a trait nobody has gives a column without values), taken under one read of
-    /// profiles and identity so that positions and values agree. Without `seen` and traits no
-    /// profile is decoded: positions alone cost a pass over the identity graph.
+    /// profiles and identity so that positions and values agree. Positions come from the
+    /// roster kept between queries (`roster.rs`), first and last seen from the table's own
+    /// column; only traits decode profiles.
     pub fn snapshot(&self, seen: bool, traits: &[String]) -> CustomerSnapshot {
         // Profiles before identity: the profile stage holds the profile lock while it reads
         // the identity graph, so the other order could deadlock against it.
         let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
         let identity = crate::identity::resolve::read(&self.shared.identity);
-        let hidden = self.shared.hidden_keys.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let ids: Vec<Option<u32>> = traits.iter().map(|t| guard.names.get(t)).collect();
-        let n = guard.map.len();
-        let mut snap = CustomerSnapshot {
-            roots: Vec::with_capacity(n),
-            first_seen: Vec::with_capacity(if seen { n } else { 0 }),
-            last_seen: Vec::with_capacity(if seen { n } else { 0 }),
-            traits: vec![TraitColumn::default(); traits.len()],
-            position: Vec::new(),
+        let hidden = Arc::clone(&self.shared.hidden_keys.read().unwrap_or_else(|p| p.into_inner()));
+        let (roots, position) = {
+            let mut cache = self.shared.roster.lock().unwrap_or_else(|p| p.into_inner());
+            Roster::current(&mut cache, &guard.map, &identity.graph, &hidden)
         };
-        let mut codes: Vec<HashMap<Box<str>, u32>> = vec![HashMap::new(); traits.len()];
-        let mut keys: Vec<Ck> = guard.map.keys().filter(|k| !hidden.contains(*k)).collect();
-        keys.sort_unstable();
-        let decode = seen || !traits.is_empty();
-        for root in keys {
-            if !decode {
-                snap.roots.push(root);
-                continue;
+        drop(identity);
+        let mut snap = CustomerSnapshot {
+            roots,
+            first_seen: Vec::new(),
+            last_seen: Vec::new(),
+            traits: vec![TraitColumn::default(); traits.len()],
+            position,
+        };
+        if seen {
+            let n = snap.roots.len();
+            snap.first_seen.reserve_exact(n);
+            snap.last_seen.reserve_exact(n);
+            for root in snap.roots.iter() {
+                let (first, last) = guard.map.seen(*root);
+                snap.first_seen.push(first);
+                snap.last_seen.push(last);
             }
-            let Some(p) = guard.map.get(root) else { continue };
-            snap.roots.push(root);
-            snap.first_seen.push(p.first_seen);
-            snap.last_seen.push(p.last_seen);
+        }
+        if traits.is_empty() {
+            return snap;
+        }
+        let ids: Vec<Option<u32>> = traits.iter().map(|t| guard.names.get(t)).collect();
+        let mut codes: Vec<HashMap<Box<str>, u32>> = vec![HashMap::new(); traits.len()];
+        for col in &mut snap.traits {
+            col.num.reserve_exact(snap.roots.len());
+            col.text.reserve_exact(snap.roots.len());
+        }
+        for root in snap.roots.iter() {
+            let p = guard.map.get(*root);
             for ((col, id), codes) in snap.traits.iter_mut().zip(&ids).zip(&mut codes) {
-                let slot = id.and_then(|id| p.trait_slot(id));
+                let slot = id.and_then(|id| p.as_ref()?.trait_slot(id));
                 let (num, text) = match slot.map(|s| &s.value) {
                     None => (f64::NAN, u32::MAX),
                     Some(TraitValue::I64(x)) => (*x as f64, u32::MAX),
@@ -131,18 +147,6 @@ impl Store {
                 col.text.push(text);
             }
         }
-        let keys = identity.graph.len().max(snap.roots.last().map_or(0, |r| *r as usize + 1));
-        let mut position = vec![NO_POSITION; keys];
-        for (i, root) in snap.roots.iter().enumerate() {
-            position[*root as usize] = i as u32;
-        }
-        for ck in 0..keys {
-            let root = identity.graph.root(ck as Ck);
-            if root != ck as Ck {
-                position[ck] = position.get(root as usize).copied().unwrap_or(NO_POSITION);
-            }
-        }
-        snap.position = position;
         snap
     }
 }

@@ -18,6 +18,10 @@
 //! A few customers are heavy (thousands of events, many days of buckets): decoding their
 //! record on every look-up took microseconds, so a profile whose record outgrows `BIG` stays
 //! decoded for good. They are a few percent of customers and the ones looked up most.
+//!
+//! First and last seen are also kept unpacked, by key (16 bytes per key): segments and
+//! analytics over every customer ask for them on each query, and decoding a million records
+//! for two numbers took a third of a second.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -33,8 +37,11 @@ const HOT: usize = 32768;
 /// Records longer than this stay decoded.
 const BIG: usize = 384;
 
+/// First and last seen of a key without a profile.
+const UNSEEN: (i64, i64) = (i64::MAX, i64::MIN);
+
 /// The packed profiles.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ProfileTable {
     // An empty slot record marks a profile that so far lives only in `hot`.
     slots: Vec<Option<Box<[u8]>>>,
@@ -43,9 +50,57 @@ pub(crate) struct ProfileTable {
     order: VecDeque<Ck>,
     big: HashMap<Ck, Profile>,
     scratch: Vec<u8>,
+    // (first seen, last seen) by key, as in the profile.
+    seen: Vec<(i64, i64)>,
+    // Changes when a profile goes (`crate::stamp`): the customer roster is rebuilt then.
+    stamp: u64,
+}
+
+impl Default for ProfileTable {
+    fn default() -> Self {
+        ProfileTable {
+            slots: Vec::new(),
+            len: 0,
+            hot: HashMap::new(),
+            order: VecDeque::new(),
+            big: HashMap::new(),
+            scratch: Vec::new(),
+            seen: Vec::new(),
+            stamp: crate::stamp::fresh(),
+        }
+    }
 }
 
 impl ProfileTable {
+    /// Changes whenever a profile is removed (new ones only add keys).
+    pub(crate) fn stamp(&self) -> u64 {
+        self.stamp
+    }
+
+    /// Slots, present or not: every key with a profile is below this.
+    pub(crate) fn key_bound(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether `ck` has a profile.
+    pub(crate) fn contains(&self, ck: Ck) -> bool {
+        self.slots.get(ck as usize).is_some_and(Option::is_some)
+    }
+
+    /// First and last seen of `ck` without decoding its profile.
+    pub(crate) fn seen(&self, ck: Ck) -> (i64, i64) {
+        self.seen.get(ck as usize).copied().unwrap_or(UNSEEN)
+    }
+
+    fn set_seen(&mut self, ck: Ck, first: i64, last: i64) {
+        let i = ck as usize;
+        if i >= self.seen.len() {
+            let want = (i + 1).max(self.seen.len() + self.seen.len() / 8);
+            self.seen.reserve_exact(want - self.seen.len());
+            self.seen.resize(want, UNSEEN);
+        }
+        self.seen[i] = (first, last);
+    }
     /// People with a profile.
     pub(crate) fn len(&self) -> usize {
         self.len
@@ -74,16 +129,15 @@ impl ProfileTable {
 
     /// Applies `f` to the profile of `ck` (a new one if it has none).
     pub(crate) fn update(&mut self, ck: Ck, f: impl FnOnce(&mut Profile)) {
-        if let Some(p) = self.hot.get_mut(&ck) {
+        if let Some(p) = self.hot.get_mut(&ck).or_else(|| self.big.get_mut(&ck)) {
             f(p);
-            return;
-        }
-        if let Some(p) = self.big.get_mut(&ck) {
-            f(p);
+            let (first, last) = (p.first_seen, p.last_seen);
+            self.set_seen(ck, first, last);
             return;
         }
         let mut p = self.get(ck).map_or_else(Profile::new, Cow::into_owned);
         f(&mut p);
+        self.set_seen(ck, p.first_seen, p.last_seen);
         if self.slot(ck).is_none() {
             self.insert_raw(ck, Box::default());
         }
@@ -129,6 +183,7 @@ impl ProfileTable {
     /// Loads a checkpoint record; false when it does not decode.
     pub(crate) fn load(&mut self, ck: Ck, packed: &[u8]) -> bool {
         let Ok(p) = postcard::from_bytes::<Profile>(packed) else { return false };
+        self.set_seen(ck, p.first_seen, p.last_seen);
         if packed.len() > BIG {
             self.insert_raw(ck, Box::default());
             self.big.insert(ck, p);
@@ -155,6 +210,8 @@ impl ProfileTable {
     pub(crate) fn remove(&mut self, ck: Ck) -> Option<Profile> {
         let old = self.slots.get_mut(ck as usize)?.take()?;
         self.len -= 1;
+        self.set_seen(ck, UNSEEN.0, UNSEEN.1);
+        self.stamp = crate::stamp::fresh();
         // Its key stays in `order` and is skipped when it comes up.
         match self.hot.remove(&ck).or_else(|| self.big.remove(&ck)) {
             Some(p) => Some(p),
@@ -176,7 +233,8 @@ impl ProfileTable {
         self.keys().filter_map(|ck| Some((ck, self.get(ck)?)))
     }
 
-    /// (bytes of the slot vector, of the packed records, of the decoded hot and big profiles),
+    /// (bytes of the slot vector and the seen column, of the packed records, of the decoded hot
+    /// and big profiles),
     /// each block as malloc spends it.
     pub(crate) fn memory(&self) -> (usize, usize, usize) {
         use super::api::block;
@@ -186,7 +244,9 @@ impl ProfileTable {
                 + m.values().map(Profile::heap_bytes).sum::<usize>()
         };
         let hot = decoded(&self.hot) + decoded(&self.big) + block(self.order.capacity() * std::mem::size_of::<Ck>());
-        (self.slots.capacity() * std::mem::size_of::<Option<Box<[u8]>>>(), records, hot)
+        let table = self.slots.capacity() * std::mem::size_of::<Option<Box<[u8]>>>()
+            + self.seen.capacity() * std::mem::size_of::<(i64, i64)>();
+        (table, records, hot)
     }
 }
 
