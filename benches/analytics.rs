@@ -31,6 +31,11 @@ use cxp_store::{Batch, ColumnData, ParseOptions, ScanRequest, Store, StoreOption
 mod support;
 use support::{env, ingest};
 
+// The allocator `cxp` itself runs with (src/main.rs): queries allocate columns of a million
+// values, and glibc hands those back to the kernel and faults them in again on every query.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const DAY: i64 = 86_400_000_000_000;
 const DAYS: i64 = 180;
 const START: i64 = 1_767_225_600 * 1_000_000_000;

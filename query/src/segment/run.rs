@@ -240,11 +240,12 @@ impl<'s> Eval<'s> {
         let mut stack = Vec::new();
         collect(leaves, defs, names, &mut plans, &mut stack)?;
         let mut traits: Vec<String> = Vec::new();
-        let mut times = false;
+        let (mut first, mut last) = (false, false);
         for leaf in plans.values().flat_map(|p| &p.leaves).chain(leaves) {
             match leaf {
                 Leaf::Trait(t) if !traits.contains(t) => traits.push(t.clone()),
-                Leaf::FirstSeen | Leaf::LastSeen => times = true,
+                Leaf::FirstSeen => first = true,
+                Leaf::LastSeen => last = true,
                 _ => {}
             }
         }
@@ -253,7 +254,9 @@ impl<'s> Eval<'s> {
         let newest = store.time_range()?.map_or(i64::MIN, |(_, b)| b);
         let historical = newest >= at;
         let t = Instant::now();
-        let snap = store.snapshot(times || historical, &traits);
+        // A historical query scans for last seen, and needs first seen for its universe.
+        let (first, last) = (first || historical, last && !historical);
+        let snap = store.snapshot_of(first, last, &traits);
         let mut universe = FixedBitSet::with_capacity(snap.len());
         if historical {
             for (i, f) in snap.first_seen.iter().enumerate() {
@@ -264,7 +267,7 @@ impl<'s> Eval<'s> {
         }
         let step = Step {
             what: "customers".into(),
-            source: format!("profile snapshot{}", if times || historical { " (decoded)" } else { "" }),
+            source: format!("profile snapshot{}", if !traits.is_empty() { " (decoded)" } else { "" }),
             took: t.elapsed(),
             rows: 0,
             chunks: 0,
@@ -332,7 +335,8 @@ impl<'s> Eval<'s> {
             }
             Leaf::LastSeen if !self.historical => {
                 self.step(leaf, "profiles", t, stats);
-                LeafData::Time(self.snap.last_seen.clone())
+                // Read once: the leaf's data is cached from here on.
+                LeafData::Time(std::mem::take(&mut self.snap.last_seen))
             }
             Leaf::LastSeen => {
                 // Some events are at or after `at`: the profile's last event may be one of them.

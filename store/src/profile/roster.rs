@@ -187,11 +187,10 @@ mod tests {
             p.last_seen = 20;
         });
         table.update(4, |p| p.last_seen = 30);
-        assert_eq!(
-            (table.seen(4), table.seen(3), table.seen(99)),
-            ((10, 30), (i64::MAX, i64::MIN), (i64::MAX, i64::MIN))
-        );
+        let seen = |t: &ProfileTable, ck| (t.first_seen(ck), t.last_seen(ck));
+        let unseen = (i64::MAX, i64::MIN);
+        assert_eq!((seen(&table, 4), seen(&table, 3), seen(&table, 99)), ((10, 30), unseen, unseen));
         table.remove(4);
-        assert_eq!(table.seen(4), (i64::MAX, i64::MIN));
+        assert_eq!(seen(&table, 4), unseen);
     }
 }

@@ -84,6 +84,12 @@ impl Store {
     /// roster kept between queries (`roster.rs`), first and last seen from the table's own
     /// column; only traits decode profiles.
     pub fn snapshot(&self, seen: bool, traits: &[String]) -> CustomerSnapshot {
+        self.snapshot_of(seen, seen, traits)
+    }
+
+    /// [`Store::snapshot`] with first seen only when `first` is set and last seen only when
+    /// `last` is (the other column is left empty): each is a pass over every customer.
+    pub fn snapshot_of(&self, first: bool, last: bool, traits: &[String]) -> CustomerSnapshot {
         // Profiles before identity: the profile stage holds the profile lock while it reads
         // the identity graph, so the other order could deadlock against it.
         let guard = self.shared.profiles.read().unwrap_or_else(|p| p.into_inner());
@@ -101,15 +107,11 @@ impl Store {
             traits: vec![TraitColumn::default(); traits.len()],
             position,
         };
-        if seen {
-            let n = snap.roots.len();
-            snap.first_seen.reserve_exact(n);
-            snap.last_seen.reserve_exact(n);
-            for root in snap.roots.iter() {
-                let (first, last) = guard.map.seen(*root);
-                snap.first_seen.push(first);
-                snap.last_seen.push(last);
-            }
+        if first {
+            snap.first_seen = snap.roots.iter().map(|r| guard.map.first_seen(*r)).collect();
+        }
+        if last {
+            snap.last_seen = snap.roots.iter().map(|r| guard.map.last_seen(*r)).collect();
         }
         if traits.is_empty() {
             return snap;

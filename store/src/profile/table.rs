@@ -50,8 +50,10 @@ pub(crate) struct ProfileTable {
     order: VecDeque<Ck>,
     big: HashMap<Ck, Profile>,
     scratch: Vec<u8>,
-    // (first seen, last seen) by key, as in the profile.
-    seen: Vec<(i64, i64)>,
+    // First and last seen by key, as in the profile; apart, so that a query reading one of
+    // them reads half the bytes.
+    first: Vec<i64>,
+    last: Vec<i64>,
     // Changes when a profile goes (`crate::stamp`): the customer roster is rebuilt then.
     stamp: u64,
 }
@@ -65,7 +67,8 @@ impl Default for ProfileTable {
             order: VecDeque::new(),
             big: HashMap::new(),
             scratch: Vec::new(),
-            seen: Vec::new(),
+            first: Vec::new(),
+            last: Vec::new(),
             stamp: crate::stamp::fresh(),
         }
     }
@@ -87,19 +90,27 @@ impl ProfileTable {
         self.slots.get(ck as usize).is_some_and(Option::is_some)
     }
 
-    /// First and last seen of `ck` without decoding its profile.
-    pub(crate) fn seen(&self, ck: Ck) -> (i64, i64) {
-        self.seen.get(ck as usize).copied().unwrap_or(UNSEEN)
+    /// First seen of `ck` without decoding its profile (`i64::MAX`: no profile).
+    pub(crate) fn first_seen(&self, ck: Ck) -> i64 {
+        self.first.get(ck as usize).copied().unwrap_or(UNSEEN.0)
+    }
+
+    /// Last seen of `ck` without decoding its profile (`i64::MIN`: no profile).
+    pub(crate) fn last_seen(&self, ck: Ck) -> i64 {
+        self.last.get(ck as usize).copied().unwrap_or(UNSEEN.1)
     }
 
     fn set_seen(&mut self, ck: Ck, first: i64, last: i64) {
         let i = ck as usize;
-        if i >= self.seen.len() {
-            let want = (i + 1).max(self.seen.len() + self.seen.len() / 8);
-            self.seen.reserve_exact(want - self.seen.len());
-            self.seen.resize(want, UNSEEN);
+        if i >= self.first.len() {
+            let want = (i + 1).max(self.first.len() + self.first.len() / 8);
+            for (v, fill) in [(&mut self.first, UNSEEN.0), (&mut self.last, UNSEEN.1)] {
+                v.reserve_exact(want - v.len());
+                v.resize(want, fill);
+            }
         }
-        self.seen[i] = (first, last);
+        self.first[i] = first;
+        self.last[i] = last;
     }
     /// People with a profile.
     pub(crate) fn len(&self) -> usize {
@@ -245,7 +256,7 @@ impl ProfileTable {
         };
         let hot = decoded(&self.hot) + decoded(&self.big) + block(self.order.capacity() * std::mem::size_of::<Ck>());
         let table = self.slots.capacity() * std::mem::size_of::<Option<Box<[u8]>>>()
-            + self.seen.capacity() * std::mem::size_of::<(i64, i64)>();
+            + (self.first.capacity() + self.last.capacity()) * std::mem::size_of::<i64>();
         (table, records, hot)
     }
 }
