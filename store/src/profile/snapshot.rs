@@ -97,7 +97,12 @@ impl Store {
         let hidden = Arc::clone(&self.shared.hidden_keys.read().unwrap_or_else(|p| p.into_inner()));
         let (roots, position) = {
             let mut cache = self.shared.roster.lock().unwrap_or_else(|p| p.into_inner());
-            Roster::current(&mut cache, &guard.map, &identity.graph, &hidden)
+            // Taken out while it changes: a panic halfway leaves no roster rather than a
+            // half-extended one that later queries would trust.
+            let mut kept = cache.take();
+            let out = Roster::current(&mut kept, &guard.map, &identity.graph, &hidden);
+            *cache = kept;
+            out
         };
         drop(identity);
         let mut snap = CustomerSnapshot {
