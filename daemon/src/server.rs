@@ -350,7 +350,7 @@ fn open_automation(
     let max_event_age = cxp_store::profile::parse_window(&c.max_event_age)
         .map_err(|e| ServeError::Definitions(format!("automation.max_event_age {:?}: {e}", c.max_event_age)))?;
     let clock = if c.test_clock {
-        crate::automation::Clock::test(cxp_store::now_ns())
+        crate::automation::Clock::test_in(&config.data.join("automation.clock"), cxp_store::now_ns())
     } else {
         crate::automation::Clock::system()
     };

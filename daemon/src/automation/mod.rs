@@ -230,6 +230,14 @@ impl Automation {
         &self.clock
     }
 
+    /// Whether the engine has handled every event committed up to `seq` (the store's
+    /// `committed_seq` at some moment): the test clock waits for this before it moves, so
+    /// events written before a move are judged at the time before it, however late the
+    /// engine's thread runs.
+    pub fn handled(&self, seq: u64) -> bool {
+        lock(&self.meta).cursor >= seq
+    }
+
     /// The store.
     pub fn store(&self) -> &Arc<Store> {
         &self.store

@@ -46,14 +46,17 @@ pub(super) fn run(auto: &Arc<Automation>, tap: Tap) {
             Some(_) => Duration::ZERO,
             None => Duration::from_millis(200),
         };
-        if let Some(group) = tap.recv_timeout(wait.max(Duration::from_millis(1))) {
-            if tap.dropped() != dropped {
-                dropped = tap.dropped();
-                tracing::warn!("automation fell behind ingest; reading the missed events back from the store");
-                if let Err(e) = catch_up(auto, &names) {
-                    tracing::error!(error = %e, "automation could not catch up");
-                }
+        let received = tap.recv_timeout(wait.max(Duration::from_millis(1)));
+        // Checked on every pass, not only when a group arrives: when the last group of a
+        // burst is the one dropped, no later group comes to tell.
+        if tap.dropped() != dropped {
+            dropped = tap.dropped();
+            tracing::warn!("automation fell behind ingest; reading the missed events back from the store");
+            if let Err(e) = catch_up(auto, &names) {
+                tracing::error!(error = %e, "automation could not catch up");
             }
+        }
+        if let Some(group) = received {
             let cursor = lock(&auto.meta).cursor;
             let owned: Vec<Stored> = group
                 .events()

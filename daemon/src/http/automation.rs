@@ -171,6 +171,18 @@ pub async fn clock(State(state): State<AppState>, headers: HeaderMap, body: axum
         },
         _ => return error(StatusCode::BAD_REQUEST, "give one of now (ns) or advance (a duration)"),
     };
+    // Events acknowledged before this request are handled at the time before the move: a
+    // test that writes and then moves the clock must not find them judged at the new time
+    // because the engine's thread ran late. Bounded, so a stalled engine never hangs the API.
+    let seq = state.automation.store().committed_seq();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !state.automation.handled(seq) {
+        if std::time::Instant::now() > deadline {
+            tracing::warn!(seq, "the test clock moves before automation handled every committed event");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     clock.set(target);
     if state.audit.record(&who, "set automation clock", &target.to_string()).await.is_err() {
         return audit_down();

@@ -461,7 +461,11 @@ impl Engine {
                 }
             }
             let vars = Vars::pack(ev.fields.iter().take(MAX_VARS).map(|(k, v)| (*k, prefix(v, MAX_VAR_CHARS))));
-            self.enter(host, jv, ev.root, now, vars);
+            // At the event's time, not when it is handled: "no login within 24 hours of the
+            // signup" counts from the signup, also when the event is read back after a crash
+            // or handled late (the age check above bounds how late). An event stamped ahead of
+            // the clock (a client's clock runs fast) enters now.
+            self.enter(host, jv, ev.root, ev.ts.min(now), vars);
         }
     }
 

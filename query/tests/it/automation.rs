@@ -116,6 +116,23 @@ fn a_restart_between_signup_and_deadline_neither_loses_nor_repeats() {
 }
 
 #[test]
+fn an_event_handled_late_counts_from_its_own_time_and_one_from_the_future_from_now() {
+    let defs = parse(RULES).expect("valid");
+    let mut host = FakeHost::default();
+    let mut e = Engine::new(defs.journeys.clone(), H);
+    // Read back 40 minutes late (a restart's catch-up): the deadline is 24 hours after the
+    // signup, not after the restart.
+    e.on_event(&mut host, &ev(1, "signup", T0, &[]), T0 + 40 * 60_000_000_000);
+    // Stamped two hours ahead of the clock: it enters now.
+    e.on_event(&mut host, &ev(2, "signup", T0 + 2 * H, &[]), T0);
+    let waits: BTreeMap<u32, Wait> = e.take_changes().upserted.values().map(|i| (i.root, i.wait)).collect();
+    assert_eq!(waits.get(&1), Some(&Wait::Event(T0 + 24 * H)));
+    assert_eq!(waits.get(&2), Some(&Wait::Event(T0 + 24 * H)));
+    e.on_time(&mut host, T0 + 24 * H);
+    assert_eq!(e.take_changes().messages.len(), 2, "both due at T0 + 24h");
+}
+
+#[test]
 fn cart_abandonment_reminds_exits_on_order_and_counts_conversions() {
     let defs = parse(RULES).expect("valid");
     let cart = defs.journeys.iter().find(|j| j.name == "cart").expect("cart").clone();
